@@ -1,0 +1,226 @@
+// sealportctl: the command-line client of sealportd's control socket.
+#include <unistd.h>
+
+#include <cstdlib>
+#include <iostream>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sealport/control/client.hpp"
+
+namespace {
+
+using nlohmann::json;
+namespace ctl = sealport::control;
+
+constexpr const char* kDefaultSocket = "/run/sealport/control.sock";
+
+enum Exit : int { kOk = 0, kUnavailable = 1, kRefused = 2, kCheckFailed = 3, kUsage = 64 };
+
+struct Option {
+    std::string flag;       // "--reason" or "-n"
+    std::string key;        // argument name sent to the daemon
+    enum Kind { text, integer, repeated } kind = text;
+    bool required = false;
+};
+
+struct CommandSpec {
+    std::string name;  // "audit tail"
+    std::string synopsis;
+    std::vector<Option> options;
+};
+
+const std::vector<CommandSpec>& commands() {
+    static const std::vector<CommandSpec> specs = {
+        {"status", "status", {}},
+        {"audit verify", "audit verify", {}},
+        {"audit tail", "audit tail [-n N]", {{"-n", "n", Option::integer, false}}},
+    };
+    return specs;
+}
+
+void usage(std::ostream& out) {
+    out << "usage: sealportctl [--socket PATH] [--json] COMMAND [ARGS]\n\ncommands:\n";
+    for (const auto& c : commands()) out << "  " << c.synopsis << "\n";
+    out << "\nThe socket is --socket, else $SEALPORT_SOCKET, else " << kDefaultSocket << ".\n";
+}
+
+struct Invocation {
+    std::string socket;
+    bool jsonOutput = false;
+    const CommandSpec* spec = nullptr;
+    json args = json::object();
+};
+
+[[noreturn]] void usageError(const std::string& message) {
+    std::cerr << "sealportctl: " << message << "\n";
+    usage(std::cerr);
+    std::exit(kUsage);
+}
+
+Invocation parse(int argc, char** argv) {
+    Invocation inv;
+    const char* env = std::getenv("SEALPORT_SOCKET");
+    inv.socket = env != nullptr && *env != '\0' ? env : kDefaultSocket;
+    std::vector<std::string> rest;
+    for (int i = 1; i < argc; ++i) {
+        const std::string a = argv[i];
+        if (a == "--json") {
+            inv.jsonOutput = true;
+        } else if (a == "--socket") {
+            if (i + 1 >= argc) usageError("--socket needs a path");
+            inv.socket = argv[++i];
+        } else if (a.rfind("--socket=", 0) == 0) {
+            inv.socket = a.substr(9);
+        } else if (a == "-h" || a == "--help") {
+            usage(std::cout);
+            std::exit(kOk);
+        } else {
+            rest.push_back(a);
+        }
+    }
+    // The longest command name that prefixes the words wins ("audit tail" over "audit").
+    std::size_t used = 0;
+    for (const auto& spec : commands()) {
+        std::vector<std::string> words;
+        std::string w;
+        for (char ch : spec.name + " ") {
+            if (ch == ' ') {
+                words.push_back(w);
+                w.clear();
+            } else {
+                w.push_back(ch);
+            }
+        }
+        if (words.size() > rest.size() || words.size() <= used) continue;
+        if (std::equal(words.begin(), words.end(), rest.begin())) {
+            inv.spec = &spec;
+            used = words.size();
+        }
+    }
+    if (inv.spec == nullptr) usageError(rest.empty() ? "no command given" : "unknown command '" + rest[0] + "'");
+    for (std::size_t i = used; i < rest.size(); ++i) {
+        const std::string& a = rest[i];
+        const Option* opt = nullptr;
+        for (const auto& o : inv.spec->options)
+            if (o.flag == a) opt = &o;
+        if (opt == nullptr) usageError("'" + inv.spec->name + "' does not take '" + a + "'");
+        if (i + 1 >= rest.size()) usageError(a + " needs a value");
+        const std::string value = rest[++i];
+        if (opt->kind == Option::integer) {
+            try {
+                std::size_t pos = 0;
+                const long long n = std::stoll(value, &pos);
+                if (pos != value.size()) throw std::invalid_argument(value);
+                inv.args[opt->key] = n;
+            } catch (const std::exception&) {
+                usageError(a + " needs a whole number, not '" + value + "'");
+            }
+        } else if (opt->kind == Option::repeated) {
+            inv.args[opt->key].push_back(value);
+        } else {
+            inv.args[opt->key] = value;
+        }
+    }
+    for (const auto& o : inv.spec->options)
+        if (o.required && !inv.args.contains(o.key)) usageError("'" + inv.spec->name + "' needs " + o.flag);
+    return inv;
+}
+
+std::string scalar(const json& v) {
+    if (v.is_string()) return v.get<std::string>();
+    if (v.is_null()) return "-";
+    return v.dump();
+}
+
+void printStatus(const json& r) {
+    std::cout << "mode:               " << scalar(r.value("mode", json())) << "\n"
+              << "since:              " << scalar(r.value("mode_since", json())) << "\n"
+              << "reason:             " << scalar(r.value("reason", json())) << "\n";
+    for (const char* key : {"audit_entries", "dicom_port", "https_port", "console_port",
+                            "signer_fingerprint", "version"}) {
+        if (r.contains(key)) {
+            std::string label = std::string(key) + ":";
+            label.resize(20, ' ');
+            std::cout << label << scalar(r[key]) << "\n";
+        }
+    }
+    const json alerts = r.value("alerts", json::array());
+    if (alerts.empty()) {
+        std::cout << "alerts:             none\n";
+    } else {
+        std::cout << "alerts:\n";
+        for (const auto& a : alerts) std::cout << "  ! " << scalar(a) << "\n";
+    }
+}
+
+void printAuditVerify(const json& r) {
+    if (r.value("ok", false)) {
+        std::cout << "audit chain: ok (" << r.value("entries", 0) << " entries, "
+                  << r.value("checkpoints", 0) << " signed checkpoints)\n";
+    } else {
+        std::cout << "audit chain: BROKEN at entry " << scalar(r.value("first_bad", json()))
+                  << ": " << r.value("reason", std::string("unknown")) << "\n"
+                  << "(" << r.value("entries", 0) << " entries read)\n";
+    }
+}
+
+void printAuditTail(const json& r) {
+    for (const auto& e : r.value("entries", json::array())) {
+        const json actor = e.value("actor", json::object());
+        std::cout << "#" << e.value("seq", 0) << "  " << e.value("time", std::string()) << "  "
+                  << e.value("outcome", std::string()) << "  " << e.value("action", std::string())
+                  << "  " << e.value("subject", std::string()) << "  uid=" << scalar(actor.value("uid", json()))
+                  << " pid=" << scalar(actor.value("pid", json())) << " role="
+                  << actor.value("role", std::string()) << "  " << e.value("details", json()).dump()
+                  << "\n";
+    }
+}
+
+void printGeneric(const json& r) {
+    if (!r.is_object()) {
+        std::cout << r.dump(2) << "\n";
+        return;
+    }
+    for (const auto& [k, v] : r.items()) std::cout << k << ": " << (v.is_string() ? v.get<std::string>() : v.dump()) << "\n";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) try {
+    const Invocation inv = parse(argc, argv);
+    json response;
+    try {
+        response = ctl::callDaemon(inv.socket, inv.spec->name, inv.args);
+    } catch (const ctl::ClientError& e) {
+        if (inv.jsonOutput) std::cout << json{{"ok", false}, {"error", "unavailable"}, {"message", e.what()}}.dump() << "\n";
+        std::cerr << "sealportctl: " << e.what() << "\n";
+        return kUnavailable;
+    }
+    if (!response.value("ok", false)) {
+        if (inv.jsonOutput) std::cout << response.dump() << "\n";
+        std::cerr << "sealportctl: " << response.value("message", std::string("refused")) << " ("
+                  << response.value("error", std::string("error")) << ", correlation id "
+                  << response.value("correlation_id", std::string("-")) << ")\n";
+        return kRefused;
+    }
+    const json result = response.value("result", json::object());
+    if (inv.jsonOutput) {
+        std::cout << result.dump() << "\n";
+    } else if (inv.spec->name == "status") {
+        printStatus(result);
+    } else if (inv.spec->name == "audit verify") {
+        printAuditVerify(result);
+    } else if (inv.spec->name == "audit tail") {
+        printAuditTail(result);
+    } else {
+        printGeneric(result);
+    }
+    if (inv.spec->name == "audit verify" && !result.value("ok", false)) return kCheckFailed;
+    return kOk;
+} catch (const std::exception& e) {
+    std::cerr << "sealportctl: " << e.what() << "\n";
+    return kUnavailable;
+}

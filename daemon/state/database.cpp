@@ -1,0 +1,255 @@
+#include "sealport/state/database.hpp"
+
+#include <array>
+
+#include "sealport/core/crypto.hpp"
+
+namespace sealport::state {
+
+void throwDbError(sqlite3* db, int rc, std::string_view what) {
+    const char* msg = db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+    throw DbError(rc, std::string(what) + ": " + (msg != nullptr ? msg : "unknown error"));
+}
+
+Statement::Statement(sqlite3* db, std::string_view sql) : db_(db) {
+    sqlite3_stmt* raw = nullptr;
+    const int rc =
+        sqlite3_prepare_v2(db, sql.data(), static_cast<int>(sql.size()), &raw, nullptr);
+    stmt_.reset(raw);
+    if (rc != SQLITE_OK) throwDbError(db, rc, "prepare");
+}
+
+Statement& Statement::bind(int index, std::int64_t value) {
+    const int rc = sqlite3_bind_int64(stmt_.get(), index, value);
+    if (rc != SQLITE_OK) throwDbError(db_, rc, "bind");
+    return *this;
+}
+
+Statement& Statement::bind(int index, std::string_view text) {
+    const int rc = sqlite3_bind_text(stmt_.get(), index, text.data(), static_cast<int>(text.size()),
+                                     SQLITE_TRANSIENT);
+    if (rc != SQLITE_OK) throwDbError(db_, rc, "bind");
+    return *this;
+}
+
+Statement& Statement::bind(int index, std::span<const std::uint8_t> blob) {
+    const int rc = sqlite3_bind_blob(stmt_.get(), index, blob.data(), static_cast<int>(blob.size()),
+                                     SQLITE_TRANSIENT);
+    if (rc != SQLITE_OK) throwDbError(db_, rc, "bind");
+    return *this;
+}
+
+Statement& Statement::bindNull(int index) {
+    const int rc = sqlite3_bind_null(stmt_.get(), index);
+    if (rc != SQLITE_OK) throwDbError(db_, rc, "bind");
+    return *this;
+}
+
+bool Statement::step() {
+    const int rc = sqlite3_step(stmt_.get());
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    if (rc == SQLITE_NOTADB) throw StateKeyError();
+    throwDbError(db_, rc, "step");
+}
+
+void Statement::reset() {
+    sqlite3_reset(stmt_.get());
+    sqlite3_clear_bindings(stmt_.get());
+}
+
+bool Statement::isNull(int col) const { return sqlite3_column_type(stmt_.get(), col) == SQLITE_NULL; }
+
+std::int64_t Statement::integer(int col) const { return sqlite3_column_int64(stmt_.get(), col); }
+
+std::string Statement::text(int col) const {
+    const auto* p = sqlite3_column_text(stmt_.get(), col);
+    const int n = sqlite3_column_bytes(stmt_.get(), col);
+    if (p == nullptr) return {};
+    return std::string(reinterpret_cast<const char*>(p), static_cast<std::size_t>(n));
+}
+
+std::vector<std::uint8_t> Statement::blob(int col) const {
+    const auto* p = static_cast<const std::uint8_t*>(sqlite3_column_blob(stmt_.get(), col));
+    const int n = sqlite3_column_bytes(stmt_.get(), col);
+    if (p == nullptr) return {};
+    return std::vector<std::uint8_t>(p, p + n);
+}
+
+Database Database::open(const std::filesystem::path& path, const core::SecretBytes& rawKey) {
+    if (rawKey.size() != 32) throw std::invalid_argument("database key must be 32 bytes");
+    // SQLite 3.15 has no SQLITE_OPEN_NOFOLLOW; the state directory is ours and
+    // 0700, and a symlink planted before we got there is refused here.
+    std::error_code ec;
+    if (std::filesystem::is_symlink(path, ec))
+        throw std::runtime_error("refusing state file " + path.string() + ": it is a symlink");
+    sqlite3* raw = nullptr;
+    const int rc = sqlite3_open_v2(path.c_str(), &raw,
+                                   SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                                   nullptr);
+    Sqlite3Ptr db(raw);
+    if (rc != SQLITE_OK) throwDbError(raw, rc, "open " + path.string());
+
+    // PRAGMA key = "x'<hex>'": a raw key, no passphrase KDF. The hex text is
+    // itself key material, so it lives in wiped storage.
+    {
+        const std::string_view prefix = "PRAGMA key = \"x'";
+        const std::string_view suffix = "'\";";
+        core::SecretBytes sql(prefix.size() + 64 + suffix.size() + 1);
+        auto* out = reinterpret_cast<char*>(sql.data());
+        std::size_t pos = 0;
+        for (char c : prefix) out[pos++] = c;
+        static constexpr char kDigits[] = "0123456789abcdef";
+        for (std::uint8_t b : rawKey.bytes()) {
+            out[pos++] = kDigits[b >> 4];
+            out[pos++] = kDigits[b & 0x0F];
+        }
+        for (char c : suffix) out[pos++] = c;
+        out[pos] = '\0';
+        const int krc = sqlite3_exec(db.get(), out, nullptr, nullptr, nullptr);
+        if (krc != SQLITE_OK) throwDbError(db.get(), krc, "set key");
+    }
+
+    Database d(std::move(db));
+    // The first read proves the key: SQLITE_NOTADB means it does not decrypt.
+    try {
+        Statement probe(d.handle(), "SELECT count(*) FROM sqlite_master");
+        probe.step();
+    } catch (const DbError& e) {
+        if (e.code() == SQLITE_NOTADB) throw StateKeyError();
+        throw;
+    }
+    sqlite3_busy_timeout(d.handle(), 5000);
+    // Temporary tables and sort spills would otherwise reach the disk in plaintext.
+    d.exec("PRAGMA temp_store = MEMORY");
+    d.exec("PRAGMA journal_mode = WAL");
+    d.exec("PRAGMA synchronous = FULL");
+    d.exec("PRAGMA foreign_keys = ON");
+    d.exec("PRAGMA secure_delete = ON");
+    return d;
+}
+
+void Database::exec(std::string_view sql) {
+    std::string s(sql);
+    char* err = nullptr;
+    const int rc = sqlite3_exec(db_.get(), s.c_str(), nullptr, nullptr, &err);
+    if (rc != SQLITE_OK) {
+        std::string msg = err != nullptr ? err : sqlite3_errstr(rc);
+        sqlite3_free(err);
+        if (rc == SQLITE_NOTADB) throw StateKeyError();
+        throw DbError(rc, "exec: " + msg);
+    }
+}
+
+Statement Database::prepare(std::string_view sql) { return Statement(db_.get(), sql); }
+
+bool Database::inTransaction() const noexcept { return sqlite3_get_autocommit(db_.get()) == 0; }
+
+std::string Database::integrityCheck() {
+    Statement s = prepare("PRAGMA integrity_check");
+    std::string out;
+    while (s.step()) {
+        if (!out.empty()) out += "; ";
+        out += s.text(0);
+    }
+    return out;
+}
+
+Database::Transaction::Transaction(Database& db) : db_(db), nested_(db.inTransaction()) {
+    if (nested_) {
+        savepoint_ = "sp" + std::to_string(++db_.savepointCounter_);
+        db_.exec("SAVEPOINT " + savepoint_);
+    } else {
+        db_.exec("BEGIN IMMEDIATE");
+    }
+}
+
+Database::Transaction::~Transaction() {
+    if (done_) return;
+    try {
+        if (nested_) {
+            db_.exec("ROLLBACK TO " + savepoint_);
+            db_.exec("RELEASE " + savepoint_);
+        } else {
+            db_.exec("ROLLBACK");
+        }
+    } catch (...) {
+        // Nothing more can be done from a destructor; SQLite rolls back on close.
+    }
+}
+
+void Database::Transaction::commit() {
+    if (nested_) {
+        db_.exec("RELEASE " + savepoint_);
+    } else {
+        db_.exec("COMMIT");
+    }
+    done_ = true;
+}
+
+namespace {
+
+// Each entry moves the schema from version i to i+1. Never edit a released one.
+constexpr std::array<std::string_view, kSchemaVersion> kMigrations = {
+    R"sql(
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE audit (
+    seq        INTEGER PRIMARY KEY,
+    time       TEXT NOT NULL,
+    actor_uid  INTEGER,
+    actor_pid  INTEGER,
+    actor_role TEXT NOT NULL,
+    action     TEXT NOT NULL,
+    subject    TEXT NOT NULL,
+    outcome    TEXT NOT NULL,
+    details    TEXT NOT NULL,
+    prev_hash  BLOB NOT NULL,
+    hash       BLOB NOT NULL
+);
+CREATE TRIGGER audit_append_only_update BEFORE UPDATE ON audit
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER audit_append_only_delete BEFORE DELETE ON audit
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TABLE audit_checkpoint (
+    seq             INTEGER PRIMARY KEY,
+    time            TEXT NOT NULL,
+    hash            BLOB NOT NULL,
+    key_fingerprint TEXT NOT NULL,
+    signature       BLOB NOT NULL
+);
+CREATE TABLE mode_record (
+    id        INTEGER PRIMARY KEY CHECK (id = 1),
+    mode      TEXT NOT NULL,
+    since     TEXT NOT NULL,
+    reason    TEXT NOT NULL,
+    audit_seq INTEGER NOT NULL
+);
+)sql",
+};
+
+int userVersion(Database& db) {
+    Statement s = db.prepare("PRAGMA user_version");
+    s.step();
+    return static_cast<int>(s.integer(0));
+}
+
+}  // namespace
+
+void migrate(Database& db) {
+    const int current = userVersion(db);
+    if (current > kSchemaVersion)
+        throw std::runtime_error("the state is from a newer sealport (schema " +
+                                 std::to_string(current) + ", this build knows " +
+                                 std::to_string(kSchemaVersion) + "); refusing to touch it");
+    for (int v = current; v < kSchemaVersion; ++v) {
+        Database::Transaction tx(db);
+        db.exec(kMigrations[static_cast<std::size_t>(v)]);
+        db.exec("PRAGMA user_version = " + std::to_string(v + 1));
+        tx.commit();
+    }
+}
+
+}  // namespace sealport::state

@@ -1,0 +1,115 @@
+#pragma once
+
+#ifndef SQLITE_HAS_CODEC
+#define SQLITE_HAS_CODEC 1
+#endif
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sealport/core/secret.hpp"
+
+namespace sealport::state {
+
+struct Sqlite3Close {
+    void operator()(sqlite3* db) const noexcept { sqlite3_close_v2(db); }
+};
+struct StmtFinalize {
+    void operator()(sqlite3_stmt* s) const noexcept { sqlite3_finalize(s); }
+};
+using Sqlite3Ptr = std::unique_ptr<sqlite3, Sqlite3Close>;
+using StmtPtr = std::unique_ptr<sqlite3_stmt, StmtFinalize>;
+
+// The state exists but this key does not open it.
+class StateKeyError : public std::runtime_error {
+public:
+    StateKeyError() : std::runtime_error("state cannot be decrypted with this key") {}
+};
+
+// Any other SQLite failure; carries the SQLite result code.
+class DbError : public std::runtime_error {
+public:
+    DbError(int code, const std::string& what) : std::runtime_error(what), code_(code) {}
+    [[nodiscard]] int code() const noexcept { return code_; }
+
+private:
+    int code_;
+};
+
+class Statement {
+public:
+    Statement(sqlite3* db, std::string_view sql);
+
+    Statement& bind(int index, std::int64_t value);
+    Statement& bind(int index, std::string_view text);
+    Statement& bind(int index, std::span<const std::uint8_t> blob);
+    Statement& bindNull(int index);
+
+    // Advances; true while a row is available.
+    bool step();
+    void reset();
+
+    [[nodiscard]] bool isNull(int col) const;
+    [[nodiscard]] std::int64_t integer(int col) const;
+    [[nodiscard]] std::string text(int col) const;
+    [[nodiscard]] std::vector<std::uint8_t> blob(int col) const;
+
+private:
+    sqlite3* db_;
+    StmtPtr stmt_;
+};
+
+// An SQLCipher database file opened with a raw 256-bit key.
+class Database {
+public:
+    // Opens (creating if absent) and proves the key by reading the schema.
+    // Throws StateKeyError when the key does not decrypt an existing file.
+    static Database open(const std::filesystem::path& path, const core::SecretBytes& rawKey);
+
+    void exec(std::string_view sql);
+    [[nodiscard]] Statement prepare(std::string_view sql);
+    [[nodiscard]] bool inTransaction() const noexcept;
+    [[nodiscard]] sqlite3* handle() const noexcept { return db_.get(); }
+
+    // "ok", or SQLite's description of what is wrong.
+    [[nodiscard]] std::string integrityCheck();
+
+    // BEGIN IMMEDIATE at the outermost level, a SAVEPOINT when nested.
+    // Rolls back unless commit() was called.
+    class Transaction {
+    public:
+        explicit Transaction(Database& db);
+        ~Transaction();
+        Transaction(const Transaction&) = delete;
+        Transaction& operator=(const Transaction&) = delete;
+        void commit();
+
+    private:
+        Database& db_;
+        bool nested_;
+        bool done_ = false;
+        std::string savepoint_;
+    };
+
+private:
+    explicit Database(Sqlite3Ptr db) : db_(std::move(db)) {}
+    Sqlite3Ptr db_;
+    unsigned savepointCounter_ = 0;
+};
+
+[[noreturn]] void throwDbError(sqlite3* db, int rc, std::string_view what);
+
+// Versioned migrations, each applied in its own transaction. Throws when the
+// file is from a newer schema than this build knows.
+void migrate(Database& db);
+inline constexpr int kSchemaVersion = 1;
+
+}  // namespace sealport::state
