@@ -40,10 +40,34 @@ bool validCommand(const std::string& c) {
     return true;
 }
 
+// nlohmann::json parses and destroys nested values recursively: a body of
+// 20,000 '[' overflows the stack. Measure the depth first, outside strings.
+bool nestedDeeperThan(std::string_view body, std::size_t limit) {
+    std::size_t depth = 0;
+    bool inString = false;
+    bool escaped = false;
+    for (char c : body) {
+        if (inString) {
+            if (escaped) escaped = false;
+            else if (c == '\\') escaped = true;
+            else if (c == '"') inString = false;
+        } else if (c == '"') {
+            inString = true;
+        } else if (c == '[' || c == '{') {
+            if (++depth > limit) return true;
+        } else if ((c == ']' || c == '}') && depth > 0) {
+            --depth;
+        }
+    }
+    return false;
+}
+
 }  // namespace
 
 std::variant<Request, RequestError> parseRequest(std::string_view body) {
-    // No exceptions from the parser on bad input; depth is bounded by the frame size.
+    if (nestedDeeperThan(body, kMaxNestingDepth))
+        return RequestError{"request is nested deeper than " + std::to_string(kMaxNestingDepth) + " levels"};
+    // No exceptions from the parser on bad input.
     nlohmann::json j = nlohmann::json::parse(body.begin(), body.end(), nullptr, false);
     if (j.is_discarded()) return RequestError{"request is not valid JSON"};
     if (!j.is_object()) return RequestError{"request must be a JSON object"};

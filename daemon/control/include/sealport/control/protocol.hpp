@@ -19,6 +19,7 @@ namespace sealport::control {
 
 inline constexpr std::size_t kFrameHeaderSize = 4;
 inline constexpr std::size_t kMaxCommandLength = 64;
+inline constexpr std::size_t kMaxNestingDepth = 32;
 
 std::vector<std::uint8_t> encodeFrame(std::string_view body);
 
