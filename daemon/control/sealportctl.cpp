@@ -37,6 +37,9 @@ const std::vector<CommandSpec>& commands() {
         {"status", "status", {}},
         {"audit verify", "audit verify", {}},
         {"audit tail", "audit tail [-n N]", {{"-n", "n", Option::integer, false}}},
+        {"incident enter", "incident enter --reason TEXT", {{"--reason", "reason", Option::text, true}}},
+        {"incident exit", "incident exit", {}},
+        {"recovery check", "recovery check", {}},
     };
     return specs;
 }
@@ -147,6 +150,10 @@ void printStatus(const json& r) {
             std::cout << label << scalar(r[key]) << "\n";
         }
     }
+    for (const auto& a : r.value("exit_approvals", json::array()))
+        std::cout << "exit approval:      uid " << scalar(a.value("uid", json())) << " at "
+                  << scalar(a.value("at", json())) << " (expires " << scalar(a.value("expires_at", json()))
+                  << ")\n";
     const json alerts = r.value("alerts", json::array());
     if (alerts.empty()) {
         std::cout << "alerts:             none\n";
@@ -177,6 +184,38 @@ void printAuditTail(const json& r) {
                   << actor.value("role", std::string()) << "  " << e.value("details", json()).dump()
                   << "\n";
     }
+}
+
+void printChecks(const json& checks) {
+    for (const auto& c : checks)
+        std::cout << "  [" << (c.value("ok", false) ? " ok " : "FAIL") << "] " << c.value("name", std::string())
+                  << ": " << c.value("detail", std::string()) << "\n";
+}
+
+void printRecoveryCheck(const json& r) {
+    std::cout << "recovery checklist:\n";
+    printChecks(r.value("checks", json::array()));
+    std::cout << (r.value("ready", false) ? "ready: all checks green; two security officers may now run "
+                                            "'sealportctl incident exit'\n"
+                                          : "NOT ready: fix the red checks before leaving incident mode\n");
+}
+
+void printIncident(const std::string& command, const json& r) {
+    const std::string rule = r.value("rule", std::string());
+    if (command == "incident enter") {
+        std::cout << (r.value("changed", false) ? "INCIDENT MODE ENTERED. " : "Already in incident mode. ")
+                  << "Online sharing is suspended; images leave only on new sealed media.\n";
+    } else if (rule == "exit.first-approval") {
+        std::cout << "Your approval is recorded. A DIFFERENT security officer must now run "
+                     "'sealportctl incident exit' before "
+                  << r.value("approval_expires_at", std::string("the window closes")) << ".\n";
+        printChecks(r.value("checks", json::array()));
+    } else {
+        std::cout << "Incident mode left: the appliance is online again.\n";
+        printChecks(r.value("checks", json::array()));
+    }
+    std::cout << "(mode " << r.value("mode", std::string()) << ", rule " << rule << ", audit entry #"
+              << r.value("audit_seq", 0) << ")\n";
 }
 
 void printGeneric(const json& r) {
@@ -215,10 +254,15 @@ int main(int argc, char** argv) try {
         printAuditVerify(result);
     } else if (inv.spec->name == "audit tail") {
         printAuditTail(result);
+    } else if (inv.spec->name == "recovery check") {
+        printRecoveryCheck(result);
+    } else if (inv.spec->name.rfind("incident ", 0) == 0) {
+        printIncident(inv.spec->name, result);
     } else {
         printGeneric(result);
     }
     if (inv.spec->name == "audit verify" && !result.value("ok", false)) return kCheckFailed;
+    if (inv.spec->name == "recovery check" && !result.value("ready", false)) return kCheckFailed;
     return kOk;
 } catch (const std::exception& e) {
     std::cerr << "sealportctl: " << e.what() << "\n";

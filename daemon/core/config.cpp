@@ -181,6 +181,59 @@ std::vector<Principal> principalsFrom(TableReader& r, const std::string& key,
     return out;
 }
 
+std::vector<policy::Channel> channelsFrom(TableReader& r, const std::string& key,
+                                         std::vector<policy::Channel> fallback) {
+    auto list = r.strings(key);
+    if (!list) return fallback;
+    std::vector<policy::Channel> out;
+    for (const auto& [name, at] : *list) {
+        policy::Channel ch;
+        if (name == "link") ch = policy::Channel::link;
+        else if (name == "media") ch = policy::Channel::media;
+        else r.fail(at, key, "'" + name + "' is not a channel (link, media)");
+        if (std::find(out.begin(), out.end(), ch) == out.end()) out.push_back(ch);
+    }
+    return out;
+}
+
+std::uint32_t u32(std::int64_t v) { return static_cast<std::uint32_t>(v); }
+
+void applyPolicy(TableReader& t, policy::Settings& p) {
+    p.onlineChannels = channelsFrom(t, "online_export_channels", p.onlineChannels);
+    p.incidentChannels = channelsFrom(t, "incident_export_channels", p.incidentChannels);
+    if (std::find(p.incidentChannels.begin(), p.incidentChannels.end(), policy::Channel::link) !=
+        p.incidentChannels.end())
+        t.fail(t.find("incident_export_channels"), "incident_export_channels",
+               "links are never served in incident mode; only \"media\" is allowed");
+    if (auto list = t.strings("incident_allowed_calling_aes")) {
+        for (const auto& [ae, at] : *list) {
+            if (!validAeTitle(ae))
+                t.fail(at, "incident_allowed_calling_aes", "'" + ae + "' is not a valid AE title");
+            p.incidentCallingAes.push_back(ae);
+        }
+    }
+    // A default above its maximum is blamed on the key the file wrote (the default when both were).
+    auto ordered = [&t](const std::string& defKey, std::uint32_t& def, const std::string& maxKey,
+                        std::uint32_t& max, std::int64_t hi) {
+        if (auto n = t.integer(defKey, 1, hi)) def = u32(*n);
+        if (auto n = t.integer(maxKey, 1, hi)) max = u32(*n);
+        if (def <= max) return;
+        if (const toml::value* at = t.find(defKey))
+            t.fail(at, defKey, "must not exceed " + maxKey + " (" + std::to_string(max) + ")");
+        t.fail(t.find(maxKey), maxKey, "must not be below " + defKey + " (" + std::to_string(def) + ")");
+    };
+    ordered("link_ttl_days_default", p.linkTtlDaysDefault, "link_ttl_days_max", p.linkTtlDaysMax, 365);
+    ordered("max_downloads_default", p.maxDownloadsDefault, "max_downloads_max", p.maxDownloadsMax, 1000);
+    if (auto n = t.integer("exit_approval_window_minutes", 1, 1440))
+        p.exitApprovalWindow = std::chrono::minutes(*n);
+    if (auto n = t.integer("failed_token_threshold", 1, 1000000)) p.failedTokenThreshold = u32(*n);
+    if (auto n = t.integer("failed_token_window_seconds", 1, 86400))
+        p.failedTokenWindow = std::chrono::seconds(*n);
+    if (auto b = t.boolean("failed_tokens_trip_incident")) p.failedTokensTripIncident = *b;
+    if (auto b = t.boolean("revoke_links_on_exit")) p.revokeLinksOnExit = *b;
+    t.rejectUnknown();
+}
+
 void apply(Config& c, const toml::value& root, const std::string& source, const NameResolver& names) {
     TableReader top(root, "", source);
     if (auto s = top.string("state_dir")) c.stateDir = pathFrom(top, "state_dir", *s);
@@ -243,16 +296,30 @@ void apply(Config& c, const toml::value& root, const std::string& source, const 
     if (auto t = top.subtable("audit")) {
         if (auto n = t->integer("checkpoint_every", 1, 1000000))
             c.audit.checkpointEvery = static_cast<unsigned>(*n);
+        if (auto n = t->integer("verify_interval_seconds", 1, 86400))
+            c.audit.verifyIntervalSeconds = static_cast<unsigned>(*n);
         t->rejectUnknown();
     }
+    if (auto t = top.subtable("policy")) applyPolicy(*t, c.policy);
+    c.policy.onlineCallingAes = c.dicom.allowedCallingAes;
     top.rejectUnknown();
 }
 
+// A TOML basic string: quotes, backslashes and control characters escaped.
 std::string quote(const std::string& s) {
     std::string out = "\"";
     for (char ch : s) {
-        if (ch == '"' || ch == '\\') out.push_back('\\');
-        out.push_back(ch);
+        const auto u = static_cast<unsigned char>(ch);
+        if (ch == '"' || ch == '\\') {
+            out.push_back('\\');
+            out.push_back(ch);
+        } else if (u < 0x20 || u == 0x7F) {
+            char buf[8];
+            std::snprintf(buf, sizeof buf, "\\u%04X", u);
+            out += buf;
+        } else {
+            out.push_back(ch);
+        }
     }
     return out + "\"";
 }
@@ -347,11 +414,48 @@ Config defaultConfig(const Environment& env) {
     return c;
 }
 
+// TOML is UTF-8. toml11 3.7 asserts (and without asserts misbehaves) on some
+// invalid UTF-8 inside literal strings, so the bytes are checked first.
+// Returns the 1-based line of the first invalid sequence, or 0.
+static std::size_t firstInvalidUtf8Line(const std::string& text) {
+    std::size_t line = 1;
+    const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+    const auto* end = p + text.size();
+    while (p < end) {
+        const unsigned char c = *p;
+        if (c == '\n') ++line;
+        if (c < 0x80) {
+            ++p;
+            continue;
+        }
+        std::size_t n = 0;
+        std::uint32_t cp = 0;
+        if (c >= 0xC2 && c <= 0xDF) { n = 1; cp = c & 0x1FU; }
+        else if (c >= 0xE0 && c <= 0xEF) { n = 2; cp = c & 0x0FU; }
+        else if (c >= 0xF0 && c <= 0xF4) { n = 3; cp = c & 0x07U; }
+        else return line;
+        if (static_cast<std::size_t>(end - p) <= n) return line;
+        for (std::size_t i = 1; i <= n; ++i) {
+            if ((p[i] & 0xC0) != 0x80) return line;
+            cp = (cp << 6) | (p[i] & 0x3FU);
+        }
+        if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+            (cp >= 0xD800 && cp <= 0xDFFF))
+            return line;
+        p += n + 1;
+    }
+    return 0;
+}
+
 Config parseConfig(std::istream& in, const std::string& sourceName, const Environment& env,
                    const NameResolver& names) {
+    const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+    if (const std::size_t bad = firstInvalidUtf8Line(text))
+        throw ConfigError(sourceName + ":" + std::to_string(bad) + ": not valid UTF-8 (TOML files are UTF-8)");
     toml::value root;
     try {
-        root = toml::parse(in, sourceName);
+        std::istringstream checked(text);
+        root = toml::parse(checked, sourceName);
     } catch (const toml::syntax_error& e) {
         throw ConfigError(sourceName + ":" + std::to_string(e.location().line()) +
                           ": TOML syntax error:\n" + e.what());
@@ -394,7 +498,30 @@ std::string describe(const Config& c) {
       << "operator = " << principalList(c.roles.operator_) << "\n"
       << "auditor = " << principalList(c.roles.auditor) << "\n"
       << "ris = " << principalList(c.roles.ris) << "\n";
-    o << "\n[audit]\ncheckpoint_every = " << c.audit.checkpointEvery << "\n";
+    o << "\n[audit]\ncheckpoint_every = " << c.audit.checkpointEvery << "\n"
+      << "verify_interval_seconds = " << c.audit.verifyIntervalSeconds << "\n";
+    const auto& p = c.policy;
+    auto channels = [](const std::vector<policy::Channel>& cs) {
+        std::string out = "[";
+        for (std::size_t i = 0; i < cs.size(); ++i)
+            out += (i ? ", " : "") + quote(std::string(policy::toString(cs[i])));
+        return out + "]";
+    };
+    o << "\n[policy]\nonline_export_channels = " << channels(p.onlineChannels) << "\n"
+      << "incident_export_channels = " << channels(p.incidentChannels) << "\n"
+      << "incident_allowed_calling_aes = [";
+    for (std::size_t i = 0; i < p.incidentCallingAes.size(); ++i)
+        o << (i ? ", " : "") << quote(p.incidentCallingAes[i]);
+    o << "]\n"
+      << "link_ttl_days_default = " << p.linkTtlDaysDefault << "\n"
+      << "link_ttl_days_max = " << p.linkTtlDaysMax << "\n"
+      << "max_downloads_default = " << p.maxDownloadsDefault << "\n"
+      << "max_downloads_max = " << p.maxDownloadsMax << "\n"
+      << "exit_approval_window_minutes = " << p.exitApprovalWindow.count() << "\n"
+      << "failed_token_threshold = " << p.failedTokenThreshold << "\n"
+      << "failed_token_window_seconds = " << p.failedTokenWindow.count() << "\n"
+      << "failed_tokens_trip_incident = " << (p.failedTokensTripIncident ? "true" : "false") << "\n"
+      << "revoke_links_on_exit = " << (p.revokeLinksOnExit ? "true" : "false") << "\n";
     return o.str();
 }
 

@@ -84,9 +84,14 @@ SecretBytes hkdfSha256(std::span<const std::uint8_t> ikm, std::span<const std::u
     if (!ctx) throwOpenSsl("HKDF context");
     char digest[] = "SHA256";
     // OSSL_PARAM takes non-const pointers but does not write through them here.
-    auto* ikmPtr = const_cast<std::uint8_t*>(ikm.data());
-    auto* saltPtr = const_cast<std::uint8_t*>(salt.data());
-    auto* infoPtr = const_cast<std::uint8_t*>(info.data());
+    // OpenSSL 3.0 refuses a null pointer even at length 0: point empty inputs at a dummy byte.
+    static std::uint8_t empty = 0;
+    auto ptr = [](std::span<const std::uint8_t> s) {
+        return s.empty() ? &empty : const_cast<std::uint8_t*>(s.data());
+    };
+    auto* ikmPtr = ptr(ikm);
+    auto* saltPtr = ptr(salt);
+    auto* infoPtr = ptr(info);
     OSSL_PARAM params[] = {
         OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, digest, 0),
         OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, ikmPtr, ikm.size()),

@@ -41,7 +41,8 @@ SecretBytes parseMasterKey(std::span<const std::uint8_t> content) {
 }
 
 SecretBytes readMasterKeyFile(const std::filesystem::path& path, uid_t expectedOwner) {
-    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY));
+    // O_NONBLOCK: a FIFO planted at the path must not hang the start; it is refused below.
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
     if (!fd) {
         const int err = errno;
         if (err == ELOOP)

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 
 #include "sealport/core/log.hpp"
 
@@ -53,6 +54,24 @@ AuditRecord readRecord(const Statement& s) {
 constexpr std::string_view kSelectColumns =
     "SELECT seq, time, actor_uid, actor_pid, actor_role, action, subject, outcome, details, "
     "prev_hash, hash FROM audit ";
+
+// The journal gets the facts, not the details (they may name patients or studies).
+void mirrorToJournal(const AuditRecord& r) {
+    using core::log::Priority;
+    const Priority p = r.outcome == Outcome::success   ? Priority::info
+                       : r.outcome == Outcome::refused ? Priority::notice
+                                                       : Priority::warning;
+    core::log::journal(p, kAuditMessageId,
+                       "audit #" + std::to_string(r.seq) + " " + r.action + " " +
+                           std::string(toString(r.outcome)),
+                       {{"SEALPORT_AUDIT_SEQ", std::to_string(r.seq)},
+                        {"SEALPORT_AUDIT_ACTION", r.action},
+                        {"SEALPORT_AUDIT_OUTCOME", std::string(toString(r.outcome))},
+                        {"SEALPORT_AUDIT_ROLE", r.actor.role},
+                        {"SEALPORT_AUDIT_UID", optionalNumber(r.actor.uid)},
+                        {"SEALPORT_AUDIT_PID", optionalNumber(r.actor.pid)},
+                        {"SEALPORT_AUDIT_HASH", core::toHex(r.hash)}});
+}
 
 }  // namespace
 
@@ -135,7 +154,22 @@ nlohmann::json AuditVerification::toJson() const {
 
 AuditLog::AuditLog(Database& db, const core::Clock& clock, const core::Ed25519Signer& signer,
                    unsigned checkpointEvery)
-    : db_(db), clock_(clock), signer_(signer), checkpointEvery_(std::max(1U, checkpointEvery)) {}
+    : db_(db), clock_(clock), signer_(signer), checkpointEvery_(std::max(1U, checkpointEvery)) {
+    // The interval is fixed when the log is created: verify() requires a
+    // checkpoint at every multiple of it, so that deleting the checkpoints of a
+    // rewritten chain does not make it verify. A later config value is ignored.
+    Statement get = db_.prepare("SELECT value FROM meta WHERE key = 'audit_checkpoint_every'");
+    if (get.step()) {
+        const std::string v = get.text(0);
+        unsigned stored = 0;
+        auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), stored);
+        if (ec == std::errc{} && p == v.data() + v.size() && stored > 0) checkpointEvery_ = stored;
+    } else {
+        Statement put = db_.prepare("INSERT INTO meta (key, value) VALUES ('audit_checkpoint_every', ?)");
+        put.bind(1, std::to_string(checkpointEvery_));
+        put.step();
+    }
+}
 
 AuditRecord AuditLog::append(const Actor& actor, std::string action, std::string subject,
                              Outcome outcome, const nlohmann::json& details) {
@@ -170,24 +204,22 @@ AuditRecord AuditLog::append(const Actor& actor, std::string action, std::string
     ins.bind(9, r.details).bind(10, r.prevHash).bind(11, r.hash);
     ins.step();
     if (r.seq % checkpointEvery_ == 0) writeCheckpoint(r.seq, r.hash);
+    // Mirrored once the entry is durable, never ahead of the database.
+    db_.afterCommit([r] { mirrorToJournal(r); });
     tx.commit();
-
-    // The journal gets the facts, not the details (they may name patients or studies).
-    using core::log::Priority;
-    const Priority p = outcome == Outcome::success ? Priority::info
-                       : outcome == Outcome::refused ? Priority::notice
-                                                     : Priority::warning;
-    core::log::journal(p, kAuditMessageId,
-                       "audit #" + std::to_string(r.seq) + " " + r.action + " " +
-                           std::string(toString(outcome)),
-                       {{"SEALPORT_AUDIT_SEQ", std::to_string(r.seq)},
-                        {"SEALPORT_AUDIT_ACTION", r.action},
-                        {"SEALPORT_AUDIT_OUTCOME", std::string(toString(outcome))},
-                        {"SEALPORT_AUDIT_ROLE", r.actor.role},
-                        {"SEALPORT_AUDIT_UID", optionalNumber(r.actor.uid)},
-                        {"SEALPORT_AUDIT_PID", optionalNumber(r.actor.pid)},
-                        {"SEALPORT_AUDIT_HASH", core::toHex(r.hash)}});
     return r;
+}
+
+void AuditLog::appendAfterTransaction(const Actor& actor, std::string action, std::string subject,
+                                      Outcome outcome, const nlohmann::json& details) {
+    db_.afterTransaction([this, actor, action = std::move(action), subject = std::move(subject), outcome,
+                          details] {
+        try {
+            append(actor, action, subject, outcome, details);
+        } catch (const std::exception& e) {
+            core::log::error(std::string("could not record an incomplete audit event: ") + e.what());
+        }
+    });
 }
 
 AuditEvent AuditLog::begin(Actor actor, std::string action, std::string subject) {
@@ -254,6 +286,7 @@ AuditVerification AuditLog::verify() {
             ++expected;
         }
     }
+    std::vector<std::int64_t> checkpointed;
     {
         Statement s = db_.prepare(
             "SELECT seq, time, hash, key_fingerprint, signature FROM audit_checkpoint ORDER BY seq");
@@ -273,6 +306,7 @@ AuditVerification AuditLog::verify() {
                 flag(seq, label + " has an invalid signature");
                 continue;
             }
+            checkpointed.push_back(seq);
             auto it = std::lower_bound(hashes.begin(), hashes.end(), seq,
                                        [](const auto& e, std::int64_t k) { return e.first < k; });
             if (it == hashes.end() || it->first != seq) {
@@ -280,6 +314,15 @@ AuditVerification AuditLog::verify() {
             } else if (it->second != hash) {
                 flag(seq, label + " does not match entry " + std::to_string(seq));
             }
+        }
+    }
+    // Every multiple of the interval up to the last entry must carry a checkpoint.
+    const std::int64_t last = hashes.empty() ? 0 : hashes.back().first;
+    const auto every = static_cast<std::int64_t>(checkpointEvery_);
+    for (std::int64_t seq = every; seq <= last; seq += every) {
+        if (!std::binary_search(checkpointed.begin(), checkpointed.end(), seq)) {
+            flag(seq, "the signed checkpoint at entry " + std::to_string(seq) + " is missing");
+            break;
         }
     }
     tx.commit();
@@ -315,7 +358,11 @@ AuditEvent::AuditEvent(AuditEvent&& other) noexcept
 AuditEvent::~AuditEvent() {
     if (done_) return;
     try {
-        complete(Outcome::failure, "not completed");
+        done_ = true;
+        details_["reason"] = "not completed";
+        // Inside a transaction that is being unwound the entry would be rolled
+        // back with it: record the failure once the transaction has ended.
+        log_->appendAfterTransaction(actor_, action_, subject_, Outcome::failure, details_);
     } catch (const std::exception& e) {
         core::log::error(std::string("could not record an incomplete audit event: ") + e.what());
     } catch (...) {

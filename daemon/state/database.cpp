@@ -1,6 +1,13 @@
 #include "sealport/state/database.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <array>
+#include <cerrno>
+#include <cstring>
 
 #include "sealport/core/crypto.hpp"
 
@@ -83,6 +90,17 @@ Database Database::open(const std::filesystem::path& path, const core::SecretByt
     std::error_code ec;
     if (std::filesystem::is_symlink(path, ec))
         throw std::runtime_error("refusing state file " + path.string() + ": it is a symlink");
+    // SQLite creates files with the process umask, and its -wal and -shm files
+    // copy the database file's mode: create it 0600 first.
+    {
+        const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd < 0) throw std::runtime_error("cannot create " + path.string() + ": " + std::strerror(errno));
+        struct stat st{};
+        const bool ok = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == ::geteuid();
+        if (ok && (st.st_mode & 077) != 0) (void)::fchmod(fd, 0600);
+        ::close(fd);
+        if (!ok) throw std::runtime_error("refusing state file " + path.string() + ": not a regular file of ours");
+    }
     sqlite3* raw = nullptr;
     const int rc = sqlite3_open_v2(path.c_str(), &raw,
                                    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
@@ -143,6 +161,40 @@ void Database::exec(std::string_view sql) {
 
 Statement Database::prepare(std::string_view sql) { return Statement(db_.get(), sql); }
 
+void Database::afterCommit(std::function<void()> fn) {
+    if (!inTransaction()) {
+        fn();
+        return;
+    }
+    afterCommit_.push_back(std::move(fn));
+}
+
+void Database::afterTransaction(std::function<void()> fn) {
+    if (!inTransaction()) {
+        fn();
+        return;
+    }
+    afterTransaction_.push_back(std::move(fn));
+}
+
+void Database::runAfterTransaction(bool committed) noexcept {
+    auto commits = std::move(afterCommit_);
+    afterCommit_.clear();
+    auto always = std::move(afterTransaction_);
+    afterTransaction_.clear();
+    // Best effort: the transaction's outcome stands whatever these do.
+    auto run = [](std::vector<std::function<void()>>& fns) {
+        for (auto& fn : fns) {
+            try {
+                fn();
+            } catch (...) {
+            }
+        }
+    };
+    if (committed) run(commits);
+    run(always);
+}
+
 bool Database::inTransaction() const noexcept { return sqlite3_get_autocommit(db_.get()) == 0; }
 
 std::string Database::integrityCheck() {
@@ -155,7 +207,8 @@ std::string Database::integrityCheck() {
     return out;
 }
 
-Database::Transaction::Transaction(Database& db) : db_(db), nested_(db.inTransaction()) {
+Database::Transaction::Transaction(Database& db)
+    : db_(db), nested_(db.inTransaction()), pendingAtStart_(db.afterCommit_.size()) {
     if (nested_) {
         savepoint_ = "sp" + std::to_string(++db_.savepointCounter_);
         db_.exec("SAVEPOINT " + savepoint_);
@@ -168,6 +221,8 @@ Database::Transaction::~Transaction() {
     if (done_) return;
     try {
         if (nested_) {
+            // Work registered inside the savepoint goes with it.
+            db_.afterCommit_.resize(std::min(db_.afterCommit_.size(), pendingAtStart_));
             db_.exec("ROLLBACK TO " + savepoint_);
             db_.exec("RELEASE " + savepoint_);
         } else {
@@ -176,15 +231,18 @@ Database::Transaction::~Transaction() {
     } catch (...) {
         // Nothing more can be done from a destructor; SQLite rolls back on close.
     }
+    if (!nested_) db_.runAfterTransaction(false);
 }
 
 void Database::Transaction::commit() {
     if (nested_) {
         db_.exec("RELEASE " + savepoint_);
-    } else {
-        db_.exec("COMMIT");
+        done_ = true;
+        return;
     }
+    db_.exec("COMMIT");
     done_ = true;
+    db_.runAfterTransaction(true);
 }
 
 namespace {
@@ -224,8 +282,13 @@ CREATE TABLE mode_record (
     id        INTEGER PRIMARY KEY CHECK (id = 1),
     mode      TEXT NOT NULL,
     since     TEXT NOT NULL,
+    since_ms  INTEGER NOT NULL,
     reason    TEXT NOT NULL,
     audit_seq INTEGER NOT NULL
+);
+CREATE TABLE exit_approval (
+    uid       INTEGER PRIMARY KEY,
+    at_ms     INTEGER NOT NULL
 );
 )sql",
 };

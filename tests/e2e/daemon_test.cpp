@@ -142,7 +142,7 @@ TEST_CASE("human output of status and audit commands is readable") {
     r = d.ctl({"audit", "verify"});
     REQUIRE(r.exitCode == 0);
     CHECK_THAT(r.out, Catch::StartsWith("audit chain: ok"));
-    r = d.ctl({"audit", "tail", "-n", "2"});
+    r = d.ctl({"audit", "tail", "-n", "10"});
     REQUIRE(r.exitCode == 0);
     CHECK_THAT(r.out, Catch::Contains("daemon.start"));
     r = d.ctl({"audit", "tail", "-n", "many"});

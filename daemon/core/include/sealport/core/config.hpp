@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "sealport/policy/settings.hpp"
+
 namespace sealport::core {
 
 // A configuration error. The message names the file, line and key.
@@ -71,7 +73,8 @@ struct RolesConfig {
 };
 
 struct AuditConfig {
-    unsigned checkpointEvery = 64;  // entries between signed checkpoints
+    unsigned checkpointEvery = 64;         // entries between signed checkpoints
+    unsigned verifyIntervalSeconds = 300;  // the audit-chain tripwire's period
 };
 
 // The whole configuration as a validated value.
@@ -85,6 +88,8 @@ struct Config {
     MediaConfig media;
     RolesConfig roles;
     AuditConfig audit;
+    // [policy]; its onlineCallingAes mirrors [dicom] allowed_calling_aes.
+    policy::Settings policy;
 };
 
 // Where things go when the configuration does not say: $STATE_DIRECTORY and

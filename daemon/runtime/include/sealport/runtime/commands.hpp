@@ -1,22 +1,26 @@
 #pragma once
 
 #include <string>
-#include <vector>
 
 #include "sealport/control/dispatcher.hpp"
+#include "sealport/recovery/checklist.hpp"
+#include "sealport/runtime/mode_controller.hpp"
 #include "sealport/state/state.hpp"
 
 namespace sealport::runtime {
 
-// What `status` reports, kept current by the runtime.
-struct StatusView {
-    state::State* state = nullptr;
-    state::ModeRecord mode;
-    std::vector<std::string> alerts;
+// What the control commands act on.
+struct Services {
+    state::State& state;
+    ModeController& mode;
+    Tripwires& tripwires;
+    recovery::Checklist& checklist;
+    Alerts& alerts;
+    const core::Clock& clock;
     std::string version;
 };
 
-// status, audit verify, audit tail.
-void registerCoreCommands(control::CommandRegistry& registry, StatusView& status);
+// status, audit verify, audit tail, incident enter, incident exit, recovery check.
+void registerCoreCommands(control::CommandRegistry& registry, Services& services);
 
 }  // namespace sealport::runtime

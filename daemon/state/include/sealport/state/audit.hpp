@@ -71,6 +71,11 @@ public:
     AuditRecord append(const Actor& actor, std::string action, std::string subject,
                        Outcome outcome, const nlohmann::json& details);
 
+    // Like append(), but once the current transaction (if any) has ended,
+    // whether it committed or rolled back.
+    void appendAfterTransaction(const Actor& actor, std::string action, std::string subject,
+                                Outcome outcome, const nlohmann::json& details);
+
     // An event that records a failure unless completed.
     [[nodiscard]] AuditEvent begin(Actor actor, std::string action, std::string subject);
 

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -79,6 +80,15 @@ public:
     [[nodiscard]] bool inTransaction() const noexcept;
     [[nodiscard]] sqlite3* handle() const noexcept { return db_.get(); }
 
+    // Runs `fn` after the outermost transaction commits (at once when none is
+    // open); dropped if it rolls back. For effects outside the database that
+    // must not run ahead of it, such as the journal mirror of the audit log.
+    void afterCommit(std::function<void()> fn);
+    // Runs `fn` once the outermost transaction ends, committed or rolled back
+    // (at once when none is open). For records that must survive a rollback,
+    // such as the failure entry of an interrupted audit event.
+    void afterTransaction(std::function<void()> fn);
+
     // "ok", or SQLite's description of what is wrong.
     [[nodiscard]] std::string integrityCheck();
 
@@ -95,6 +105,7 @@ public:
     private:
         Database& db_;
         bool nested_;
+        std::size_t pendingAtStart_;
         bool done_ = false;
         std::string savepoint_;
     };
@@ -103,6 +114,9 @@ private:
     explicit Database(Sqlite3Ptr db) : db_(std::move(db)) {}
     Sqlite3Ptr db_;
     unsigned savepointCounter_ = 0;
+    void runAfterTransaction(bool committed) noexcept;
+    std::vector<std::function<void()>> afterCommit_;
+    std::vector<std::function<void()>> afterTransaction_;
 };
 
 [[noreturn]] void throwDbError(sqlite3* db, int rc, std::string_view what);

@@ -9,22 +9,29 @@
 #include "sealport/core/crypto.hpp"
 #include "sealport/core/keys.hpp"
 #include "sealport/policy/mode.hpp"
+#include "sealport/policy/transition.hpp"
 #include "sealport/state/audit.hpp"
 #include "sealport/state/database.hpp"
 
 namespace sealport::state {
 
-// The persisted mode: the one record that says which mode the appliance is in.
+// The persisted mode: the one record that says which mode the appliance is
+// in, the pending exit approvals, and the audit entry that set it.
 struct ModeRecord {
-    policy::Mode mode = policy::Mode::incident;
-    std::string since;
-    std::string reason;
+    policy::ModeState state;
     std::int64_t auditSeq = 0;
 };
 
+// nullopt when there is no record or it does not parse: the caller fails secure.
 std::optional<ModeRecord> loadModeRecord(Database& db);
-// Unknown text in the record is reported as nullopt: the caller fails secure.
 void saveModeRecord(Database& db, const ModeRecord& record);
+
+// A record is verifiable when the audit entry it names exists, is a mode
+// entry, and states the same mode. Returns the reason when it is not.
+std::optional<std::string> checkModeRecordAgainstAudit(Database& db, const ModeRecord& record);
+
+std::int64_t toMillis(policy::TimePoint t);
+policy::TimePoint fromMillis(std::int64_t ms);
 
 // The encrypted state directory: database, audit log, signing identity.
 class State {

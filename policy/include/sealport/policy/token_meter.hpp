@@ -1,0 +1,35 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <string>
+
+#include "sealport/policy/settings.hpp"
+
+namespace sealport::policy {
+
+// Counts failed token look-ups per client address over a sliding window.
+// Pure: the time of each failure is an input. Memory is bounded: at most
+// `maxClients` addresses are tracked; the oldest is forgotten first.
+class FailedTokenMeter {
+public:
+    using TimePoint = std::chrono::system_clock::time_point;
+    enum class Level : std::uint8_t { below, crossed, above };
+
+    FailedTokenMeter(std::uint32_t threshold, std::chrono::seconds window, std::size_t maxClients = 4096);
+
+    // Records one failure; `crossed` exactly once when the address reaches the
+    // threshold within the window, `above` while it stays there.
+    Level record(const std::string& client, TimePoint now);
+    [[nodiscard]] std::size_t failures(const std::string& client, TimePoint now) const;
+
+private:
+    std::uint32_t threshold_;
+    std::chrono::seconds window_;
+    std::size_t maxClients_;
+    std::map<std::string, std::deque<TimePoint>> byClient_;
+};
+
+}  // namespace sealport::policy
