@@ -23,11 +23,13 @@ struct Arguments {
     std::optional<std::string> config;
     std::optional<std::string> generateKey;
     bool checkConfig = false;
+    bool init = false;
 };
 
 void usage(std::ostream& out) {
-    out << "usage: sealportd [--config FILE] [--check-config]\n"
+    out << "usage: sealportd [--config FILE] [--check-config | --init]\n"
            "       sealportd --generate-key FILE\n"
+           "--init commissions a new, empty state (online) once, before the first start.\n"
            "       sealportd --version\n"
            "The master key is read from key_file, else $CREDENTIALS_DIRECTORY/sealport.key;\n"
            "never from arguments or the environment.\n";
@@ -47,6 +49,7 @@ Arguments parseArguments(int argc, char** argv) {
         if (arg == "--config") a.config = value();
         else if (arg == "--generate-key") a.generateKey = value();
         else if (arg == "--check-config") a.checkConfig = true;
+        else if (arg == "--init") a.init = true;
         else if (arg == "--version") { std::cout << "sealportd " SEALPORT_VERSION "\n"; std::exit(kOk); }
         else if (arg == "-h" || arg == "--help") { usage(std::cout); std::exit(kOk); }
         else {
@@ -68,6 +71,11 @@ int runDaemon(const Arguments& args) {
     const char* credentials = std::getenv("CREDENTIALS_DIRECTORY");
     core::SecretBytes key =
         core::readMasterKeyFile(core::masterKeyPath(config.keyFile, credentials), ::geteuid());
+    if (args.init) {
+        sealport::runtime::Runtime::initialize(config, std::move(key));
+        std::cout << "initialized a new state in " << config.stateDir.string() << " (mode online)\n";
+        return kOk;
+    }
     sealport::runtime::Runtime runtime(std::move(config), std::move(key));
     return runtime.run();
 }

@@ -81,10 +81,11 @@ nlohmann::json CommandRegistry::dispatch(const Caller& caller, const Request& re
             needed = "any sealport role";
         } else {
             for (const auto& n : it->second.permission.roles.names())
-                needed += (needed.empty() ? "" : " or ") + n;
+                needed += (needed.empty() ? "the " : " or ") + n;
+            needed += " role";
         }
         return refuse(caller, request.command, ErrorKind::refused,
-                      "permission denied: '" + request.command + "' needs the " + needed + " role",
+                      "permission denied: '" + request.command + "' needs " + needed,
                       caller.roles.empty() ? "no role" : "role");
     }
     try {

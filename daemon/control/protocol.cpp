@@ -40,7 +40,7 @@ bool validCommand(const std::string& c) {
     return true;
 }
 
-// nlohmann::json parses and destroys nested values recursively: a body of
+// nlohmann::json copies and dumps nested values recursively: a body of
 // 20,000 '[' overflows the stack. Measure the depth first, outside strings.
 bool nestedDeeperThan(std::string_view body, std::size_t limit) {
     std::size_t depth = 0;
@@ -72,7 +72,8 @@ std::variant<Request, RequestError> parseRequest(std::string_view body) {
     if (j.is_discarded()) return RequestError{"request is not valid JSON"};
     if (!j.is_object()) return RequestError{"request must be a JSON object"};
     for (const auto& [key, value] : j.items()) {
-        if (key != "command" && key != "args") return RequestError{"unknown request field '" + key + "'"};
+        if (key != "command" && key != "args")
+            return RequestError{"unknown request field '" + key.substr(0, 32) + (key.size() > 32 ? "...'" : "'")};
     }
     auto cmd = j.find("command");
     if (cmd == j.end() || !cmd->is_string()) return RequestError{"request needs a string 'command'"};
@@ -82,7 +83,7 @@ std::variant<Request, RequestError> parseRequest(std::string_view body) {
     auto args = j.find("args");
     if (args != j.end()) {
         if (!args->is_object()) return RequestError{"'args' must be a JSON object"};
-        r.args = *args;
+        r.args = std::move(*args);
     }
     return r;
 }

@@ -195,16 +195,27 @@ void printChecks(const json& checks) {
 void printRecoveryCheck(const json& r) {
     std::cout << "recovery checklist:\n";
     printChecks(r.value("checks", json::array()));
-    std::cout << (r.value("ready", false) ? "ready: all checks green; two security officers may now run "
-                                            "'sealportctl incident exit'\n"
-                                          : "NOT ready: fix the red checks before leaving incident mode\n");
+    const bool incident = r.value("mode", std::string()) == "incident";
+    if (!r.value("ready", false))
+        std::cout << "NOT ready: fix the red checks" << (incident ? " before leaving incident mode" : "") << "\n";
+    else if (incident)
+        std::cout << "ready: all checks green; two different security officers may now run "
+                     "'sealportctl incident exit'\n";
+    else
+        std::cout << "all checks green (the appliance is online)\n";
 }
 
 void printIncident(const std::string& command, const json& r) {
     const std::string rule = r.value("rule", std::string());
     if (command == "incident enter") {
-        std::cout << (r.value("changed", false) ? "INCIDENT MODE ENTERED. " : "Already in incident mode. ")
-                  << "Online sharing is suspended; images leave only on new sealed media.\n";
+        if (r.value("changed", false)) {
+            std::cout << "INCIDENT MODE ENTERED. ";
+        } else {
+            std::cout << "Already in incident mode";
+            for (const auto& reason : r.value("reasons", json::array())) std::cout << "; " << scalar(reason);
+            std::cout << ". ";
+        }
+        std::cout << "Online sharing is suspended; images leave only on new sealed media.\n";
     } else if (rule == "exit.first-approval") {
         std::cout << "Your approval is recorded. A DIFFERENT security officer must now run "
                      "'sealportctl incident exit' before "

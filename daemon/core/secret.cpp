@@ -3,15 +3,38 @@
 #include <openssl/crypto.h>
 #include <sys/mman.h>
 
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <new>
 #include <utility>
 
 namespace sealport::core {
 
-SecretBytes::SecretBytes(std::size_t size) : data_(new std::uint8_t[size]()), size_(size) {
+namespace {
+
+// Each secret gets whole pages of its own, so that locking and unlocking one
+// (mlock works on pages) never unlocks a page another secret still uses.
+std::size_t pageRounded(std::size_t size) {
+    const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+    return (std::max<std::size_t>(size, 1) + page - 1) / page * page;
+}
+
+std::uint8_t* allocatePages(std::size_t size) {
+    const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+    void* p = std::aligned_alloc(page, pageRounded(size));
+    if (p == nullptr) throw std::bad_alloc();
+    std::memset(p, 0, pageRounded(size));
+    return static_cast<std::uint8_t*>(p);
+}
+
+}  // namespace
+
+SecretBytes::SecretBytes(std::size_t size) : data_(allocatePages(size)), size_(size) {
     // Best effort: keep key material out of swap. Failure (RLIMIT_MEMLOCK) is not fatal.
-    if (size_ > 0) (void)::mlock(data_, size_);
+    (void)::mlock(data_, pageRounded(size_));
 }
 
 SecretBytes::SecretBytes(std::span<const std::uint8_t> bytes) : SecretBytes(bytes.size()) {
@@ -41,8 +64,8 @@ bool SecretBytes::equals(std::span<const std::uint8_t> other) const noexcept {
 void SecretBytes::release() noexcept {
     if (data_ == nullptr) return;
     OPENSSL_cleanse(data_, size_);
-    (void)::munlock(data_, size_);
-    delete[] data_;
+    (void)::munlock(data_, pageRounded(size_));
+    std::free(data_);
     data_ = nullptr;
     size_ = 0;
 }

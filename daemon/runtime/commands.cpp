@@ -30,7 +30,17 @@ json acceptedOrThrow(json result) {
     std::string why;
     for (const auto& r : result.at("reasons")) why += (why.empty() ? "" : "; ") + r.get<std::string>();
     throw control::CommandError(control::ErrorKind::refused,
-                                "refused (" + result.at("rule").get<std::string>() + "): " + why);
+                                "refused (" + result.at("rule").get<std::string>() + "): " + why +
+                                    " [audit entry #" + std::to_string(result.at("audit_seq").get<std::int64_t>()) + "]");
+}
+
+// The checklist's audit-chain check is also a tripwire: red here trips at once
+// rather than at the next periodic verification.
+std::vector<policy::CheckResult> runChecklist(Services& s) {
+    auto checks = s.checklist.run();
+    for (const auto& c : checks)
+        if (c.name == "audit-chain" && !c.ok) s.tripwires.auditChainVerified(s.state.audit().verify());
+    return checks;
 }
 
 }  // namespace
@@ -100,7 +110,7 @@ void registerCoreCommands(control::CommandRegistry& registry, Services& s) {
                      e.kind = policy::Event::Kind::approve_exit;
                      e.uid = ctx.caller.peer.uid;
                      e.roles = ctx.caller.roles;
-                     e.checks = s.checklist.run();
+                     e.checks = runChecklist(s);
                      const auto r = s.mode.apply(e, ctx.caller.actor());
                      json out = decisionJson(r, s.mode.state());
                      out["checks"] = checksJson(e.checks);
@@ -113,9 +123,10 @@ void registerCoreCommands(control::CommandRegistry& registry, Services& s) {
 
     registry.add("recovery check", Permission::of({Role::security}),
                  [&s](const control::CommandContext&) {
-                     const auto checks = s.checklist.run();
+                     const auto checks = runChecklist(s);
                      return json{{"checks", checksJson(checks)},
-                                 {"ready", recovery::Checklist::allGreen(checks)}};
+                                 {"ready", recovery::Checklist::allGreen(checks)},
+                                 {"mode", policy::toString(s.mode.state().mode)}};
                  });
 }
 

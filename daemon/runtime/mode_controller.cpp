@@ -1,5 +1,7 @@
 #include "sealport/runtime/mode_controller.hpp"
 
+#include <algorithm>
+
 #include "sealport/core/log.hpp"
 
 namespace sealport::runtime {
@@ -14,14 +16,24 @@ std::string modeName(policy::Mode m) { return std::string(policy::toString(m)); 
 
 }  // namespace
 
-void Alerts::raise(const std::string& alert) {
+bool Alerts::raise(const std::string& alert) {
+    std::function<void()> listener;
     {
         std::lock_guard lock(mutex_);
+        if (std::find(alerts_.begin(), alerts_.end(), alert) != alerts_.end()) return false;
         alerts_.push_back(alert);
+        listener = listener_;
     }
     core::log::journal(core::log::Priority::warning, kAlertMessageId, "ALERT: " + alert,
                        {{"SEALPORT_ALERT", alert}});
     core::log::warning("ALERT: " + alert);
+    if (listener) listener();
+    return true;
+}
+
+void Alerts::onRaise(std::function<void()> listener) {
+    std::lock_guard lock(mutex_);
+    listener_ = std::move(listener);
 }
 
 std::vector<std::string> Alerts::all() const {
@@ -43,18 +55,13 @@ void ModeController::restore() {
                    std::to_string(verification.firstBad.value_or(0)) + ": " + verification.reason;
 
     auto record = state::loadModeRecord(store_.db());
-    if (!record && store_.created() && !distrust) {
-        // A brand-new appliance starts online: there is nothing to protect yet.
-        state_ = policy::ModeState{policy::Mode::online, clock_.now(), "new state", {}};
-        state::Database::Transaction tx(store_.db());
-        auto entry = store_.audit().append(state::Actor::daemon(), "state.created",
-                                           store_.databasePath().filename().string(),
-                                           state::Outcome::success,
-                                           {{"schema", state::kSchemaVersion},
-                                            {"mode", "online"},
-                                            {"record_written", true}});
-        state::saveModeRecord(store_.db(), {state_, entry.seq});
-        tx.commit();
+    if (!record && store_.created()) {
+        // Only `sealportd --init` commissions a new state online. A state that
+        // appears at start (first start without --init, or one deleted by
+        // someone who wanted incident mode gone) starts in incident mode.
+        distrust = distrust.value_or(
+            "no state was found, so a new empty one was created; a new installation is "
+            "commissioned with 'sealportd --init' before its first start");
     } else if (!record) {
         distrust = distrust.value_or("mode record missing or unreadable");
     } else if (auto why = state::checkModeRecordAgainstAudit(store_.db(), *record)) {
@@ -64,6 +71,17 @@ void ModeController::restore() {
     }
     if (distrust) failSecure(*distrust);
     publish();
+}
+
+void initializeState(state::State& store, const core::Clock& clock, const state::Actor& installer) {
+    if (state::loadModeRecord(store.db()) || store.audit().entries() > 0)
+        throw std::runtime_error("the state in this directory is already initialized; refusing to touch it");
+    state::Database::Transaction tx(store.db());
+    auto entry = store.audit().append(installer, "state.created", store.databasePath().filename().string(),
+                                      state::Outcome::success,
+                                      {{"schema", state::kSchemaVersion}, {"mode", "online"}, {"record_written", true}});
+    state::saveModeRecord(store.db(), {policy::ModeState{policy::Mode::online, clock.now(), "new state", {}}, entry.seq});
+    tx.commit();
 }
 
 void ModeController::failSecure(const std::string& reason) {
@@ -178,6 +196,11 @@ void Tripwires::auditChainVerified(const state::AuditVerification& v) {
     if (v.ok) return;
     const std::string reason = "audit chain broken at entry " + std::to_string(v.firstBad.value_or(0)) +
                                ": " + v.reason;
+    {
+        std::lock_guard lock(meterMutex_);
+        if (reason == lastBreak_) return;  // already tripped on this break
+        lastBreak_ = reason;
+    }
     alerts_.raise(reason);
     trip(reason);
 }

@@ -1,6 +1,9 @@
 #include "sealport/runtime/runtime.hpp"
 
+#include <unistd.h>
+
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <csignal>
@@ -35,6 +38,8 @@ struct Runtime::Impl {
         , auditTimer(io) {
         // The mode is restored (or fail-secure incident entered) before any socket exists.
         mode.restore();
+        // A new alert refreshes STATUS=, from the main loop (never under the raiser's locks).
+        alerts.onRaise([this] { asio::post(io, [this] { notifier.status(mode.statusLine()); }); });
         checklist.add(recovery::auditChainCheck(state));
         checklist.add(recovery::databaseIntegrityCheck(state));
         auto fds = core::ListenFds::fromSystemd();
@@ -133,5 +138,15 @@ Runtime::Runtime(core::Config config, core::SecretBytes masterKey)
 Runtime::~Runtime() = default;
 
 int Runtime::run() { return impl_->run(); }
+
+void Runtime::initialize(const core::Config& config, core::SecretBytes masterKey) {
+    const auto keys = core::deriveKeyRing(masterKey);
+    core::SystemClock clock;
+    state::State st(config.stateDir, keys, clock, config.audit.checkpointEvery);
+    initializeState(st, clock,
+                    state::Actor{static_cast<std::uint32_t>(::getuid()), static_cast<std::int32_t>(::getpid()),
+                                 "installer"});
+    st.audit().checkpoint();
+}
 
 }  // namespace sealport::runtime

@@ -177,10 +177,19 @@ std::size_t NotifyListener::countFor(const std::string& line, std::chrono::milli
     return n;
 }
 
-Daemon::Daemon(const std::string& extraConfig, bool mapRoot) {
+Daemon::Daemon(const std::string& extraConfig, bool mapRoot, bool init) {
     std::filesystem::create_directories(dir_.path() / "run");
     auto gen = runProgram({binary("sealportd").string(), "--generate-key", keyFile().string()});
     if (gen.exitCode != 0) throw std::runtime_error("generate-key failed: " + gen.err);
+    if (init) {
+        // Commission the state as an installer would, with a config of its own
+        // so that a test's deliberately broken config does not stop it.
+        const auto initConfig = dir_.path() / "init.toml";
+        std::ofstream(initConfig) << "state_dir = \"" << stateDir().string() << "\"\n"
+                                  << "key_file = \"" << keyFile().string() << "\"\n";
+        auto r = runProgram({binary("sealportd").string(), "--config", initConfig.string(), "--init"});
+        if (r.exitCode != 0) throw std::runtime_error("sealportd --init failed: " + r.err);
+    }
     writeConfig(extraConfig, mapRoot);
 }
 

@@ -56,7 +56,8 @@ class Daemon {
 public:
     // `extraConfig` is appended to a config that sets state_dir, key_file,
     // [control] socket and maps uid 0 to security, operator and auditor.
-    explicit Daemon(const std::string& extraConfig = "", bool mapRoot = true);
+    // `init`: commission the state with `sealportd --init` first.
+    explicit Daemon(const std::string& extraConfig = "", bool mapRoot = true, bool init = true);
     ~Daemon();
     Daemon(const Daemon&) = delete;
     Daemon& operator=(const Daemon&) = delete;

@@ -275,3 +275,29 @@ TEST_CASE("incident enter needs a reason and only security may give it") {
     CHECK_THAT(again.err, Catch::Contains("500 characters"));
     CHECK(d.terminate() == 0);
 }
+
+TEST_CASE("a state that appears at start, without sealportd --init, starts in incident mode") {
+    Daemon d(kRoles, false, /*init=*/false);
+    d.startAndWaitReady();
+    const json s = status(d);
+    CHECK(s.at("mode") == "incident");
+    REQUIRE(s.at("alerts").size() == 1);
+    CHECK_THAT(s.at("alerts")[0].get<std::string>(), Catch::Contains("sealportd --init"));
+    CHECK(d.terminate() == 0);
+    // --init refuses a state that already exists.
+    const auto again = runProgram({binary("sealportd").string(), "--config", d.configFile().string(), "--init"});
+    CHECK(again.exitCode != 0);
+    CHECK_THAT(again.err, Catch::Contains("already initialized"));
+}
+
+TEST_CASE("sealportd --init commissions a new state online, recorded as the installer's act") {
+    Daemon d(kRoles, false);
+    d.startAndWaitReady();
+    CHECK(status(d).at("mode") == "online");
+    CHECK(status(d).at("alerts").empty());
+    const auto created = auditEntries(d, "state.created");
+    REQUIRE(created.size() == 1);
+    CHECK(created[0].at("actor").at("role") == "installer");
+    CHECK(created[0].at("actor").at("uid") == 0);
+    CHECK(d.terminate() == 0);
+}

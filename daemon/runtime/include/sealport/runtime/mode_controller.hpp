@@ -18,12 +18,18 @@ namespace sealport::runtime {
 // Alerts that need a person: shown in `status` and sent to the journal.
 class Alerts {
 public:
-    void raise(const std::string& alert);
+    // Raises an alert once: the same text again is not repeated. Returns
+    // whether it was new.
+    bool raise(const std::string& alert);
     [[nodiscard]] std::vector<std::string> all() const;
+    // Called after each new alert (the runtime refreshes STATUS=). Must not
+    // call back into the raiser synchronously.
+    void onRaise(std::function<void()> listener);
 
 private:
     mutable std::mutex mutex_;
     std::vector<std::string> alerts_;
+    std::function<void()> listener_;
 };
 
 // Owns the mode: runs the pure transition, commits the new mode and its audit
@@ -67,6 +73,10 @@ private:
     policy::ModeState state_;
 };
 
+// `sealportd --init`: commissions a new, empty state in online mode, recorded
+// as the installer's act. Refuses a state that already holds anything.
+void initializeState(state::State& state, const core::Clock& clock, const state::Actor& installer);
+
 // Tripwires put the appliance into incident mode by themselves; they never
 // take it out. The links capability reports failed token look-ups here.
 class Tripwires {
@@ -85,8 +95,9 @@ private:
     ModeController& mode_;
     Alerts& alerts_;
     const policy::Settings& settings_;
-    std::mutex meterMutex_;
+    std::mutex meterMutex_;  // guards meter_ and lastBreak_
     policy::FailedTokenMeter meter_;
+    std::string lastBreak_;  // a break already tripped on is not tripped on again
 };
 
 }  // namespace sealport::runtime

@@ -24,6 +24,9 @@ public:
     // Returns the process exit code.
     int run();
 
+    // sealportd --init: creates and commissions the state, then returns.
+    static void initialize(const core::Config& config, core::SecretBytes masterKey);
+
 private:
     struct Impl;
     std::unique_ptr<Impl> impl_;
