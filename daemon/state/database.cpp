@@ -291,6 +291,46 @@ CREATE TABLE exit_approval (
     at_ms     INTEGER NOT NULL
 );
 )sql",
+    // 2: the catalogue of received instances (issue 4). Patient and study
+    // attributes are kept per study as first received.
+    R"sql(
+CREATE TABLE study (
+    study_uid    TEXT PRIMARY KEY,
+    patient_id   TEXT NOT NULL,
+    patient_name TEXT NOT NULL,
+    birth_date   TEXT NOT NULL,
+    sex          TEXT NOT NULL,
+    study_date   TEXT NOT NULL,
+    study_time   TEXT NOT NULL,
+    description  TEXT NOT NULL,
+    accession    TEXT NOT NULL,
+    referring    TEXT NOT NULL,
+    received_at  TEXT NOT NULL
+);
+CREATE INDEX study_patient ON study (patient_id);
+CREATE TABLE series (
+    series_uid  TEXT PRIMARY KEY,
+    study_uid   TEXT NOT NULL REFERENCES study (study_uid),
+    number      INTEGER,
+    modality    TEXT NOT NULL,
+    description TEXT NOT NULL
+);
+CREATE INDEX series_study ON series (study_uid);
+CREATE TABLE instance (
+    sop_instance_uid TEXT PRIMARY KEY,
+    series_uid       TEXT NOT NULL REFERENCES series (series_uid),
+    sop_class_uid    TEXT NOT NULL,
+    instance_number  INTEGER,
+    transfer_syntax  TEXT NOT NULL,
+    size             INTEGER NOT NULL,
+    sha256           BLOB NOT NULL,
+    dataset_sha256   BLOB NOT NULL,
+    blob_id          TEXT NOT NULL UNIQUE,
+    source           TEXT NOT NULL,
+    received_at      TEXT NOT NULL
+);
+CREATE INDEX instance_series ON instance (series_uid);
+)sql",
 };
 
 int userVersion(Database& db) {

@@ -124,6 +124,6 @@ private:
 // Versioned migrations, each applied in its own transaction. Throws when the
 // file is from a newer schema than this build knows.
 void migrate(Database& db);
-inline constexpr int kSchemaVersion = 1;
+inline constexpr int kSchemaVersion = 2;
 
 }  // namespace sealport::state

@@ -1,0 +1,281 @@
+#include "sealport/state/blob_store.hpp"
+
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <memory>
+
+#include "sealport/core/files.hpp"
+#include "sealport/core/handles.hpp"
+
+namespace sealport::state {
+namespace {
+
+constexpr char kMagic[8] = {'S', 'P', 'B', 'L', 'O', 'B', '0', '1'};
+constexpr std::size_t kTag = 16;
+constexpr std::size_t kNonce = 12;
+
+struct CipherCtxFree {
+    void operator()(EVP_CIPHER_CTX* c) const noexcept { EVP_CIPHER_CTX_free(c); }
+};
+using CipherCtxPtr = std::unique_ptr<EVP_CIPHER_CTX, CipherCtxFree>;
+
+void putU64(core::Bytes& out, std::uint64_t v) {
+    for (int i = 7; i >= 0; --i) out.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
+}
+void putU32(core::Bytes& out, std::uint32_t v) {
+    for (int i = 3; i >= 0; --i) out.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
+}
+std::uint64_t getU64(const std::uint8_t* p) {
+    std::uint64_t v = 0;
+    for (int i = 0; i < 8; ++i) v = (v << 8) | p[i];
+    return v;
+}
+std::uint32_t getU32(const std::uint8_t* p) {
+    std::uint32_t v = 0;
+    for (int i = 0; i < 4; ++i) v = (v << 8) | p[i];
+    return v;
+}
+
+// One AES-256-GCM operation. Returns false when the tag does not verify.
+bool gcm(bool encrypt, std::span<const std::uint8_t> key, std::span<const std::uint8_t> nonce,
+         std::span<const std::uint8_t> aad, std::span<const std::uint8_t> in, std::uint8_t* out,
+         std::uint8_t* tag) {
+    CipherCtxPtr ctx(EVP_CIPHER_CTX_new());
+    if (!ctx) return false;
+    auto init = encrypt ? EVP_EncryptInit_ex : EVP_DecryptInit_ex;
+    if (init(ctx.get(), EVP_aes_256_gcm(), nullptr, nullptr, nullptr) != 1) return false;
+    if (EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_IVLEN, static_cast<int>(nonce.size()), nullptr) != 1)
+        return false;
+    if (init(ctx.get(), nullptr, nullptr, key.data(), nonce.data()) != 1) return false;
+    int len = 0;
+    auto update = encrypt ? EVP_EncryptUpdate : EVP_DecryptUpdate;
+    if (!aad.empty() && update(ctx.get(), nullptr, &len, aad.data(), static_cast<int>(aad.size())) != 1)
+        return false;
+    if (!in.empty() && update(ctx.get(), out, &len, in.data(), static_cast<int>(in.size())) != 1) return false;
+    if (encrypt) {
+        if (EVP_EncryptFinal_ex(ctx.get(), out + in.size(), &len) != 1) return false;
+        return EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, kTag, tag) == 1;
+    }
+    if (EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, kTag, tag) != 1) return false;
+    return EVP_DecryptFinal_ex(ctx.get(), out + in.size(), &len) == 1;
+}
+
+core::Bytes chunkAad(const std::string& id, std::uint64_t index, bool final) {
+    core::Bytes aad(id.begin(), id.end());
+    putU64(aad, index);
+    aad.push_back(final ? 1 : 0);
+    return aad;
+}
+
+core::Bytes headerAad(const std::string& id, std::uint64_t size, std::uint32_t chunk,
+                      std::span<const std::uint8_t> prefix) {
+    core::Bytes aad(kMagic, kMagic + 8);
+    aad.insert(aad.end(), id.begin(), id.end());
+    putU64(aad, size);
+    putU32(aad, chunk);
+    aad.insert(aad.end(), prefix.begin(), prefix.end());
+    return aad;
+}
+
+std::array<std::uint8_t, kNonce> chunkNonce(std::span<const std::uint8_t> prefix, std::uint64_t i) {
+    std::array<std::uint8_t, kNonce> n{};
+    std::copy(prefix.begin(), prefix.end(), n.begin());
+    for (int b = 0; b < 8; ++b) n[static_cast<std::size_t>(4 + b)] = static_cast<std::uint8_t>(i >> (8 * (7 - b)));
+    return n;
+}
+
+BlobFailure failure(BlobFailure::Kind k, std::string detail) { return BlobFailure{k, std::move(detail)}; }
+
+BlobFailure ioFailure(const std::string& what, int err) {
+    return failure(err == ENOSPC || err == EDQUOT ? BlobFailure::Kind::no_space : BlobFailure::Kind::io,
+                   what + ": " + std::strerror(err));
+}
+
+}  // namespace
+
+bool validBlobId(const std::string& id) noexcept {
+    if (id.size() != 32) return false;
+    for (char c : id)
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+    return true;
+}
+
+BlobStore::BlobStore(std::filesystem::path dir, const core::SecretBytes& blobKey)
+    : dir_(std::move(dir)), key_(blobKey), write_([](int fd, const void* d, std::size_t n) {
+          return static_cast<long>(::write(fd, d, n));
+      }) {
+    if (key_.size() != 32) throw std::invalid_argument("the blob key must be 32 bytes");
+    core::ensurePrivateDirectory(dir_);
+}
+
+std::filesystem::path BlobStore::pathOf(const std::string& id) const {
+    return dir_ / id.substr(0, 2) / id;
+}
+
+BlobResult<StoredBlob> BlobStore::put(std::span<const std::uint8_t> data) {
+    std::uint8_t idBytes[16];
+    core::randomBytes(idBytes);
+    StoredBlob out;
+    out.id = core::toHex(idBytes);
+    out.size = data.size();
+    out.sha256 = core::sha256(data);
+
+    core::SecretBytes dataKey(32);
+    core::randomBytes(std::span<std::uint8_t>(dataKey.data(), dataKey.size()));
+    std::array<std::uint8_t, kNonce> keyNonce{};
+    std::array<std::uint8_t, 4> prefix{};
+    core::randomBytes(keyNonce);
+    core::randomBytes(prefix);
+
+    core::Bytes header(kMagic, kMagic + 8);
+    header.insert(header.end(), keyNonce.begin(), keyNonce.end());
+    std::array<std::uint8_t, 32> wrapped{};
+    std::array<std::uint8_t, kTag> keyTag{};
+    const auto hAad = headerAad(out.id, out.size, kBlobChunkSize, prefix);
+    if (!gcm(true, key_.bytes(), keyNonce, hAad, dataKey.bytes(), wrapped.data(), keyTag.data()))
+        return failure(BlobFailure::Kind::io, "key wrap failed");
+    header.insert(header.end(), wrapped.begin(), wrapped.end());
+    header.insert(header.end(), keyTag.begin(), keyTag.end());
+    putU64(header, out.size);
+    putU32(header, static_cast<std::uint32_t>(kBlobChunkSize));
+    header.insert(header.end(), prefix.begin(), prefix.end());
+
+    const auto shard = dir_ / out.id.substr(0, 2);
+    if (::mkdir(shard.c_str(), 0700) != 0 && errno != EEXIST) return ioFailure("mkdir blob shard", errno);
+    const auto finalPath = shard / out.id;
+    const auto tmpPath = shard / ("." + out.id + ".tmp");
+    core::UniqueFd fd(::open(tmpPath.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+    if (!fd) return ioFailure("create blob", errno);
+
+    auto cleanup = [&] { ::unlink(tmpPath.c_str()); };
+    auto writeAll = [&](const std::uint8_t* p, std::size_t n) -> std::optional<BlobFailure> {
+        while (n > 0) {
+            const long w = write_(fd.get(), p, n);
+            if (w < 0) {
+                if (errno == EINTR) continue;
+                return ioFailure("write blob", errno);
+            }
+            if (w == 0) return ioFailure("write blob", ENOSPC);
+            p += w;
+            n -= static_cast<std::size_t>(w);
+        }
+        return std::nullopt;
+    };
+
+    if (auto f = writeAll(header.data(), header.size())) {
+        cleanup();
+        return *f;
+    }
+    const std::uint64_t chunks = data.empty() ? 1 : (data.size() + kBlobChunkSize - 1) / kBlobChunkSize;
+    std::vector<std::uint8_t> buf(kBlobChunkSize + kTag);
+    for (std::uint64_t i = 0; i < chunks; ++i) {
+        const std::size_t off = static_cast<std::size_t>(i) * kBlobChunkSize;
+        const std::size_t n = std::min(kBlobChunkSize, data.size() - off);
+        const bool final = i + 1 == chunks;
+        const auto nonce = chunkNonce(prefix, i);
+        if (!gcm(true, dataKey.bytes(), nonce, chunkAad(out.id, i, final), data.subspan(off, n), buf.data(),
+                 buf.data() + n)) {
+            cleanup();
+            return failure(BlobFailure::Kind::io, "encryption failed");
+        }
+        if (auto f = writeAll(buf.data(), n + kTag)) {
+            cleanup();
+            return *f;
+        }
+    }
+    if (::fsync(fd.get()) != 0) {
+        const int err = errno;
+        cleanup();
+        return ioFailure("fsync blob", err);
+    }
+    fd.reset();
+    if (::rename(tmpPath.c_str(), finalPath.c_str()) != 0) {
+        const int err = errno;
+        cleanup();
+        return ioFailure("rename blob", err);
+    }
+    try {
+        core::fsyncDirectory(shard);
+    } catch (const std::system_error& e) {
+        ::unlink(finalPath.c_str());
+        return ioFailure("fsync blob directory", e.code().value());
+    }
+    return out;
+}
+
+std::optional<std::uint64_t> BlobStore::plaintextSize(const std::string& id) const {
+    if (!validBlobId(id)) return std::nullopt;
+    core::UniqueFd fd(::open(pathOf(id).c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+    if (!fd) return std::nullopt;
+    std::uint8_t h[kBlobHeaderSize];
+    if (core::readAll(fd.get(), h) != kBlobHeaderSize || std::memcmp(h, kMagic, 8) != 0) return std::nullopt;
+    return getU64(h + 68);
+}
+
+std::optional<BlobFailure> BlobStore::read(
+    const std::string& id, const std::function<void(std::span<const std::uint8_t>)>& sink) const {
+    if (!validBlobId(id)) return failure(BlobFailure::Kind::invalid, "not a blob id");
+    core::UniqueFd fd(::open(pathOf(id).c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+    if (!fd) {
+        const int err = errno;
+        return err == ENOENT ? failure(BlobFailure::Kind::not_found, "blob " + id + " is missing")
+                             : ioFailure("open blob", err);
+    }
+    struct stat st{};
+    if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) return failure(BlobFailure::Kind::corrupt, "not a file");
+    std::uint8_t h[kBlobHeaderSize];
+    if (core::readAll(fd.get(), h) != kBlobHeaderSize || std::memcmp(h, kMagic, 8) != 0)
+        return failure(BlobFailure::Kind::corrupt, "blob " + id + " has no valid header");
+    const std::uint8_t* keyNonce = h + 8;
+    const std::uint8_t* wrapped = h + 20;
+    std::uint8_t keyTag[kTag];
+    std::memcpy(keyTag, h + 52, kTag);
+    const std::uint64_t size = getU64(h + 68);
+    const std::uint32_t chunk = getU32(h + 76);
+    const std::span<const std::uint8_t> prefix(h + 80, 4);
+    if (chunk == 0 || chunk > 16U * 1024U * 1024U) return failure(BlobFailure::Kind::corrupt, "bad chunk size");
+    const std::uint64_t chunks = size == 0 ? 1 : (size + chunk - 1) / chunk;
+    const auto expectedFile = kBlobHeaderSize + size + chunks * kTag;
+    if (static_cast<std::uint64_t>(st.st_size) != expectedFile)
+        return failure(BlobFailure::Kind::corrupt, "blob " + id + " has the wrong length");
+
+    core::SecretBytes dataKey(32);
+    if (!gcm(false, key_.bytes(), std::span<const std::uint8_t>(keyNonce, kNonce),
+             headerAad(id, size, chunk, prefix), std::span<const std::uint8_t>(wrapped, 32), dataKey.data(), keyTag))
+        return failure(BlobFailure::Kind::corrupt, "blob " + id + ": the data key does not authenticate");
+
+    std::vector<std::uint8_t> in(chunk + kTag);
+    std::vector<std::uint8_t> out(chunk);
+    for (std::uint64_t i = 0; i < chunks; ++i) {
+        const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(chunk, size - i * chunk));
+        if (core::readAll(fd.get(), std::span<std::uint8_t>(in.data(), n + kTag)) != n + kTag)
+            return failure(BlobFailure::Kind::corrupt, "blob " + id + " is truncated");
+        const bool final = i + 1 == chunks;
+        if (!gcm(false, dataKey.bytes(), chunkNonce(prefix, i), chunkAad(id, i, final),
+                 std::span<const std::uint8_t>(in.data(), n), out.data(), in.data() + n))
+            return failure(BlobFailure::Kind::corrupt,
+                           "blob " + id + ": chunk " + std::to_string(i) + " does not authenticate");
+        sink(std::span<const std::uint8_t>(out.data(), n));
+    }
+    return std::nullopt;
+}
+
+BlobResult<core::Bytes> BlobStore::get(const std::string& id) const {
+    core::Bytes all;
+    if (auto size = plaintextSize(id); size && *size < (1ULL << 32)) all.reserve(static_cast<std::size_t>(*size));
+    if (auto f = read(id, [&](std::span<const std::uint8_t> c) { all.insert(all.end(), c.begin(), c.end()); }))
+        return *f;
+    return all;
+}
+
+void BlobStore::remove(const std::string& id) noexcept {
+    if (!validBlobId(id)) return;
+    ::unlink(pathOf(id).c_str());
+}
+
+}  // namespace sealport::state

@@ -1,0 +1,87 @@
+#pragma once
+
+// Encrypted, durable storage of image objects. Each blob has its own random
+// 256-bit data key, wrapped with AES-256-GCM under the blob key derived from the
+// master key; the object is encrypted in 64 KiB chunks, each AES-256-GCM with
+// its own tag, so that it can be decrypted as a stream with flat memory and any
+// altered, reordered, truncated or extended chunk is detected.
+//
+// File format (all integers big-endian):
+//   header  "SPBLOB01" | key nonce (12) | wrapped data key (32) | key tag (16)
+//           | plaintext size (u64) | chunk size (u32) | nonce prefix (4)
+//   chunks  ciphertext (chunk size, the last one shorter) | tag (16), repeated;
+//           at least one chunk (an empty object is one empty final chunk)
+// The key wrap authenticates the blob id, sizes and nonce prefix (AAD); chunk i
+// uses nonce = prefix | u64(i) and AAD = blob id | u64(i) | final flag.
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <span>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "sealport/core/crypto.hpp"
+#include "sealport/core/secret.hpp"
+
+namespace sealport::state {
+
+struct BlobFailure {
+    enum class Kind { no_space, io, corrupt, not_found, invalid };
+    Kind kind = Kind::io;
+    std::string detail;  // for logs; holds no patient data
+};
+
+struct StoredBlob {
+    std::string id;  // 32 lowercase hex characters, random
+    std::uint64_t size = 0;
+    core::Sha256Digest sha256{};  // of the plaintext
+};
+
+template <typename T>
+using BlobResult = std::variant<T, BlobFailure>;
+
+inline constexpr std::size_t kBlobChunkSize = 64 * 1024;
+inline constexpr std::size_t kBlobHeaderSize = 8 + 12 + 32 + 16 + 8 + 4 + 4;
+
+class BlobStore {
+public:
+    // The write(2) the store uses; replaceable so tests can inject a failure at
+    // a chosen byte (the real disk-full case is tested on a small tmpfs too).
+    using WriteFn = std::function<long(int fd, const void* data, std::size_t size)>;
+
+    BlobStore(std::filesystem::path dir, const core::SecretBytes& blobKey);
+
+    // Encrypts `data` and makes it durable: temporary file, fsync, rename,
+    // fsync of the directory. On failure nothing is left behind.
+    [[nodiscard]] BlobResult<StoredBlob> put(std::span<const std::uint8_t> data);
+
+    // Decrypts and authenticates the whole object.
+    [[nodiscard]] BlobResult<core::Bytes> get(const std::string& id) const;
+
+    // Streams the plaintext in chunks to `sink`; stops at the first chunk that
+    // does not authenticate (the sink has then seen only authentic bytes).
+    [[nodiscard]] std::optional<BlobFailure> read(
+        const std::string& id, const std::function<void(std::span<const std::uint8_t>)>& sink) const;
+
+    [[nodiscard]] std::optional<std::uint64_t> plaintextSize(const std::string& id) const;
+
+    // Removes a blob (e.g. when the catalogue commit that would name it failed).
+    void remove(const std::string& id) noexcept;
+
+    [[nodiscard]] std::filesystem::path pathOf(const std::string& id) const;
+    [[nodiscard]] const std::filesystem::path& directory() const noexcept { return dir_; }
+
+    void setWriteFunction(WriteFn fn) { write_ = std::move(fn); }
+
+private:
+    std::filesystem::path dir_;
+    const core::SecretBytes& key_;
+    WriteFn write_;
+};
+
+bool validBlobId(const std::string& id) noexcept;
+
+}  // namespace sealport::state
