@@ -46,7 +46,37 @@ std::string newCorrelationId() {
 }
 
 void CommandRegistry::add(std::string name, policy::Permission permission, CommandHandler handler) {
-    commands_.insert_or_assign(std::move(name), Entry{permission, std::move(handler)});
+    commands_.insert_or_assign(std::move(name), Entry{permission, std::move(handler), {}});
+}
+
+void CommandRegistry::addBackground(std::string name, policy::Permission permission, BackgroundHandler handler) {
+    commands_.insert_or_assign(std::move(name), Entry{permission, {}, std::move(handler)});
+}
+
+namespace {
+
+// Handlers report refusals as CommandError; anything else is internal, and
+// its details go to the journal, not to the client.
+template <typename Fn>
+nlohmann::json guarded(const std::string& command, Fn&& fn) {
+    try {
+        return okResponse(fn());
+    } catch (const CommandError& e) {
+        return errorResponse(e.kind(), e.what(), newCorrelationId());
+    } catch (const std::exception& e) {
+        const std::string id = newCorrelationId();
+        core::log::error("command '" + command + "' failed [" + id + "]: " + e.what());
+        return errorResponse(ErrorKind::internal, "internal error", id);
+    }
+}
+
+}  // namespace
+
+nlohmann::json CommandRegistry::dispatch(const Caller& caller, const Request& request) {
+    Routed r = route(caller, request);
+    if (r.response) return *r.response;
+    const std::atomic<bool> notCancelled{false};
+    return r.work(notCancelled);
 }
 
 std::vector<std::string> CommandRegistry::names() const {
@@ -64,16 +94,18 @@ nlohmann::json CommandRegistry::refuse(const Caller& caller, const std::string& 
     return errorResponse(kind, message, id);
 }
 
-nlohmann::json CommandRegistry::dispatch(const Caller& caller, const Request& request) {
+Routed CommandRegistry::route(const Caller& caller, const Request& request) {
     auto it = commands_.find(request.command);
     if (it == commands_.end()) {
         // Unknown commands are refused the same way for everyone, so that the
         // list of commands is not an oracle for unmapped callers.
         if (caller.roles.empty())
-            return refuse(caller, request.command, ErrorKind::refused,
-                          "permission denied: your uid holds no sealport role", "no role");
-        return refuse(caller, request.command, ErrorKind::unknown_command,
-                      "unknown command '" + request.command + "'", "unknown command");
+            return Routed{refuse(caller, request.command, ErrorKind::refused,
+                                 "permission denied: your uid holds no sealport role", "no role"),
+                          {}};
+        return Routed{refuse(caller, request.command, ErrorKind::unknown_command,
+                             "unknown command '" + request.command + "'", "unknown command"),
+                      {}};
     }
     if (!it->second.permission.grants(caller.roles)) {
         std::string needed;
@@ -84,20 +116,23 @@ nlohmann::json CommandRegistry::dispatch(const Caller& caller, const Request& re
                 needed += (needed.empty() ? "the " : " or ") + n;
             needed += " role";
         }
-        return refuse(caller, request.command, ErrorKind::refused,
-                      "permission denied: '" + request.command + "' needs " + needed,
-                      caller.roles.empty() ? "no role" : "role");
+        return Routed{refuse(caller, request.command, ErrorKind::refused,
+                             "permission denied: '" + request.command + "' needs " + needed,
+                             caller.roles.empty() ? "no role" : "role"),
+                      {}};
     }
-    try {
-        return okResponse(it->second.handler(CommandContext{caller, request.args}));
-    } catch (const CommandError& e) {
-        return errorResponse(e.kind(), e.what(), newCorrelationId());
-    } catch (const std::exception& e) {
-        // Details to the journal, a correlation id to the client.
-        const std::string id = newCorrelationId();
-        core::log::error("command '" + request.command + "' failed [" + id + "]: " + e.what());
-        return errorResponse(ErrorKind::internal, "internal error", id);
-    }
+    const Entry& entry = it->second;
+    const CommandContext ctx{caller, request.args};
+    if (entry.handler) return Routed{guarded(request.command, [&] { return entry.handler(ctx); }), {}};
+    BackgroundWork work;
+    nlohmann::json failed = guarded(request.command, [&] {
+        work = entry.background(ctx);
+        return nlohmann::json::object();
+    });
+    if (!work) return Routed{std::move(failed), {}};
+    return Routed{std::nullopt, [command = request.command, work = std::move(work)](const std::atomic<bool>& cancelled) {
+                      return guarded(command, [&] { return work(cancelled); });
+                  }};
 }
 
 std::string requireString(const nlohmann::json& args, const std::string& key) {

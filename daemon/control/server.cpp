@@ -1,9 +1,14 @@
 #include "sealport/control/server.hpp"
 
 #include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
+
+#include <list>
+#include <mutex>
+#include <thread>
 
 #include "sealport/core/log.hpp"
 
@@ -18,12 +23,19 @@ struct ControlServer::Impl : std::enable_shared_from_this<ControlServer::Impl> {
         : acceptor(io, Local(), fd.release()), config(c), roles(r), commands(cmds) {}
 
     void accept();
+    // Runs background work on a thread of its own; `done` is posted back to the loop.
+    void runBackground(std::function<nlohmann::json(const std::atomic<bool>&)> work,
+                       std::function<void(nlohmann::json)> done);
+    void joinBackground();
 
     Local::acceptor acceptor;
     core::ControlConfig config;
     const RoleMap& roles;
     CommandRegistry& commands;
     unsigned active = 0;
+    std::atomic<bool> cancelled{false};
+    std::mutex backgroundMutex;
+    std::list<std::thread> background;
 };
 
 namespace {
@@ -74,16 +86,21 @@ private:
         if (auto* err = std::get_if<RequestError>(&parsed))
             return reply(errorResponse(ErrorKind::bad_request, err->message, newCorrelationId()));
         const Caller caller{peer_, server_->roles.rolesOf(peer_)};
-        nlohmann::json response;
+        Routed routed;
         try {
-            response = server_->commands.dispatch(caller, std::get<Request>(parsed));
+            routed = server_->commands.route(caller, std::get<Request>(parsed));
         } catch (const std::exception& e) {
             // Even the refusal could not be recorded (audit write failed): fail closed.
             const std::string id = newCorrelationId();
             core::log::error("control request failed [" + id + "]: " + e.what());
-            response = errorResponse(ErrorKind::internal, "internal error", id);
+            routed.response = errorResponse(ErrorKind::internal, "internal error", id);
         }
-        reply(response);
+        if (routed.response) return reply(*routed.response);
+        // Long work: no request deadline while it runs; the answer comes from the loop.
+        deadline_.cancel();
+        server_->runBackground(std::move(routed.work), [self = shared_from_this()](nlohmann::json r) {
+            asio::post(self->socket_.get_executor(), [self, r = std::move(r)] { self->reply(r); });
+        });
     }
 
     void failRead(boost::system::error_code ec) {
@@ -127,6 +144,33 @@ private:
 
 }  // namespace
 
+void ControlServer::Impl::runBackground(std::function<nlohmann::json(const std::atomic<bool>&)> work,
+                                        std::function<void(nlohmann::json)> done) {
+    std::lock_guard lock(backgroundMutex);
+    background.emplace_back([this, work = std::move(work), done = std::move(done)] {
+        nlohmann::json r;
+        try {
+            r = work(cancelled);
+        } catch (const std::exception& e) {
+            const std::string id = newCorrelationId();
+            core::log::error("background command failed [" + id + "]: " + e.what());
+            r = errorResponse(ErrorKind::internal, "internal error", id);
+        }
+        done(std::move(r));
+    });
+}
+
+void ControlServer::Impl::joinBackground() {
+    cancelled = true;
+    std::list<std::thread> threads;
+    {
+        std::lock_guard lock(backgroundMutex);
+        threads.swap(background);
+    }
+    for (auto& t : threads)
+        if (t.joinable()) t.join();
+}
+
 void ControlServer::Impl::accept() {
     acceptor.async_accept([self = shared_from_this()](boost::system::error_code ec,
                                                       Local::socket socket) {
@@ -163,6 +207,7 @@ void ControlServer::start() { impl_->accept(); }
 void ControlServer::stop() {
     boost::system::error_code ignored;
     impl_->acceptor.close(ignored);
+    impl_->joinBackground();
 }
 
 }  // namespace sealport::control

@@ -105,8 +105,21 @@ State::State(const std::filesystem::path& dir, const core::KeyRing& keys, const 
              unsigned checkpointEvery)
     : dbPath_(dir / "state.db")
     , created_(directoryIsNew(dir))
+    , dbKey_(keys.database.bytes())
+    , blobKey_(keys.blobs.bytes())
+    , checkpointEvery_(checkpointEvery)
     , db_(openDatabase(dir, dbPath_, keys))
     , signer_(keys.signing)
-    , audit_(db_, clock, signer_, checkpointEvery) {}
+    , audit_(db_, clock, signer_, checkpointEvery)
+    , catalogue_(db_)
+    , blobs_(dir / "blobs", blobKey_) {}
+
+std::unique_ptr<Connection> State::connect(const core::Clock& clock) const {
+    return std::make_unique<Connection>(dbPath_, dbKey_, clock, signer_, checkpointEvery_);
+}
+
+Connection::Connection(const std::filesystem::path& file, const core::SecretBytes& key, const core::Clock& clock,
+                       const core::Ed25519Signer& signer, unsigned checkpointEvery)
+    : db(Database::open(file, key)), audit(db, clock, signer, checkpointEvery), catalogue(db) {}
 
 }  // namespace sealport::state

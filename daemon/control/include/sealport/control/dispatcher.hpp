@@ -2,7 +2,9 @@
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <functional>
+#include <optional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
@@ -62,6 +64,19 @@ struct CommandContext {
 
 using CommandHandler = std::function<nlohmann::json(const CommandContext&)>;
 
+// Long work (an import of thousands of files) must not stall the main loop,
+// which also pings the watchdog. Such a command checks its arguments on the
+// loop and returns the work; the work runs on a thread of its own, uses only
+// thread-safe resources, and should return early once `cancelled` is set.
+using BackgroundWork = std::function<nlohmann::json(const std::atomic<bool>& cancelled)>;
+using BackgroundHandler = std::function<BackgroundWork(const CommandContext&)>;
+
+// The outcome of routing a request: an immediate response, or work to run.
+struct Routed {
+    std::optional<nlohmann::json> response;
+    std::function<nlohmann::json(const std::atomic<bool>& cancelled)> work;
+};
+
 // Each command declares who may run it where it is registered; dispatch() is
 // the one place that enforces it, and every refusal is audited.
 class CommandRegistry {
@@ -69,6 +84,12 @@ public:
     explicit CommandRegistry(state::AuditLog& audit) : audit_(audit) {}
 
     void add(std::string name, policy::Permission permission, CommandHandler handler);
+    void addBackground(std::string name, policy::Permission permission, BackgroundHandler handler);
+
+    // Role check (refusals audited), then the handler: its response, or the
+    // background work with errors translated into responses.
+    [[nodiscard]] Routed route(const Caller& caller, const Request& request);
+    // route() and, for background commands, the work on this thread.
     [[nodiscard]] nlohmann::json dispatch(const Caller& caller, const Request& request);
 
     [[nodiscard]] std::vector<std::string> names() const;
@@ -77,6 +98,7 @@ private:
     struct Entry {
         policy::Permission permission;
         CommandHandler handler;
+        BackgroundHandler background;
     };
     nlohmann::json refuse(const Caller& caller, const std::string& command, ErrorKind kind,
                           const std::string& message, const std::string& reason);

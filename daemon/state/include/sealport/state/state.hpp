@@ -1,6 +1,7 @@
 #pragma once
 
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -11,6 +12,8 @@
 #include "sealport/policy/mode.hpp"
 #include "sealport/policy/transition.hpp"
 #include "sealport/state/audit.hpp"
+#include "sealport/state/blob_store.hpp"
+#include "sealport/state/catalogue.hpp"
 #include "sealport/state/database.hpp"
 
 namespace sealport::state {
@@ -33,7 +36,19 @@ std::optional<std::string> checkModeRecordAgainstAudit(Database& db, const ModeR
 std::int64_t toMillis(policy::TimePoint t);
 policy::TimePoint fromMillis(std::int64_t ms);
 
-// The encrypted state directory: database, audit log, signing identity.
+// A further connection to the same encrypted database, for a thread of its
+// own (each DICOM association gets one). SQLite serializes writers across
+// connections; the audit chain stays one chain.
+struct Connection {
+    Connection(const std::filesystem::path& file, const core::SecretBytes& key, const core::Clock& clock,
+               const core::Ed25519Signer& signer, unsigned checkpointEvery);
+    Database db;
+    AuditLog audit;
+    Catalogue catalogue;
+};
+
+// The encrypted state directory: database, audit log, signing identity,
+// catalogue and blob store.
 class State {
 public:
     // Creates the directory (0700) if needed, opens and migrates the database.
@@ -50,13 +65,23 @@ public:
     // True when this open created the state (no database existed before).
     [[nodiscard]] bool created() const noexcept { return created_; }
     [[nodiscard]] const std::filesystem::path& databasePath() const noexcept { return dbPath_; }
+    [[nodiscard]] Catalogue& catalogue() noexcept { return catalogue_; }
+    [[nodiscard]] BlobStore& blobs() noexcept { return blobs_; }
+
+    // Opens another connection (same key, same signer) for another thread.
+    [[nodiscard]] std::unique_ptr<Connection> connect(const core::Clock& clock) const;
 
 private:
     std::filesystem::path dbPath_;
     bool created_;
+    core::SecretBytes dbKey_;
+    core::SecretBytes blobKey_;
+    unsigned checkpointEvery_;
     Database db_;
     core::Ed25519Signer signer_;
     AuditLog audit_;
+    Catalogue catalogue_;
+    BlobStore blobs_;
 };
 
 }  // namespace sealport::state
