@@ -33,13 +33,16 @@ std::optional<char32_t> nextCodePoint(std::string_view s, std::size_t& i) {
     } else {
         return std::nullopt;
     }
-    if (i + len > s.size()) return std::nullopt;
+    if (i + len > s.size())
+        return std::nullopt;
     for (std::size_t k = 1; k < len; ++k) {
         const std::uint8_t b = byte(i + k);
-        if ((b & 0xC0) != 0x80) return std::nullopt;
+        if ((b & 0xC0) != 0x80)
+            return std::nullopt;
         cp = (cp << 6) | (b & 0x3Fu);
     }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return std::nullopt;
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+        return std::nullopt;
     i += len;
     return cp;
 }
@@ -48,9 +51,12 @@ std::optional<char32_t> nextCodePoint(std::string_view s, std::size_t& i) {
 
 std::string_view specificCharacterSet(Charset charset) {
     switch (charset) {
-        case Charset::Latin1: return "ISO_IR 100";
-        case Charset::Utf8: return "ISO_IR 192";
-        case Charset::Ascii: return "";
+        case Charset::Latin1:
+            return "ISO_IR 100";
+        case Charset::Utf8:
+            return "ISO_IR 192";
+        case Charset::Ascii:
+            return "";
     }
     return "";
 }
@@ -58,14 +64,16 @@ std::string_view specificCharacterSet(Charset charset) {
 bool isValidUtf8(std::string_view text) {
     std::size_t i = 0;
     while (i < text.size()) {
-        if (!nextCodePoint(text, i)) return false;
+        if (!nextCodePoint(text, i))
+            return false;
     }
     return true;
 }
 
 bool isAscii(std::string_view text) {
     for (const char c : text) {
-        if (static_cast<unsigned char>(c) >= 0x80) return false;
+        if (static_cast<unsigned char>(c) >= 0x80)
+            return false;
     }
     return true;
 }
@@ -74,16 +82,19 @@ std::size_t codePointCount(std::string_view utf8) {
     std::size_t n = 0;
     std::size_t i = 0;
     while (i < utf8.size()) {
-        if (!nextCodePoint(utf8, i)) return n;
+        if (!nextCodePoint(utf8, i))
+            return n;
         ++n;
     }
     return n;
 }
 
 std::string encodeText(std::string_view utf8, Charset charset, std::string_view what) {
-    if (!isValidUtf8(utf8)) throw UsageError(std::string(what) + " is not valid UTF-8");
+    if (!isValidUtf8(utf8))
+        throw UsageError(std::string(what) + " is not valid UTF-8");
     switch (charset) {
-        case Charset::Utf8: return std::string(utf8);
+        case Charset::Utf8:
+            return std::string(utf8);
         case Charset::Ascii:
             if (!isAscii(utf8)) {
                 throw UsageError(std::string(what) +
@@ -98,8 +109,9 @@ std::string encodeText(std::string_view utf8, Charset charset, std::string_view 
             while (i < utf8.size()) {
                 const char32_t cp = *nextCodePoint(utf8, i);
                 if (cp > 0xFF) {
-                    throw UsageError(std::string(what) +
-                                     " has a character outside ISO 8859-1; use --charset ISO_IR_192");
+                    throw UsageError(
+                        std::string(what) +
+                        " has a character outside ISO 8859-1; use --charset ISO_IR_192");
                 }
                 out.push_back(static_cast<char>(static_cast<unsigned char>(cp)));
             }

@@ -29,7 +29,7 @@ constexpr std::array<ModalityProfile, 14> kProfiles{{
      "Synthetic RF swallow", "ESOPHAGUS"},
     // SC multi-frame: Byte (8 bits) or Word (16 bits); picked by bits in the generator.
     {Kind::SC, "SC", "OT", "1.2.840.10008.5.1.4.1.1.7", "1.2.840.10008.5.1.4.1.1.7.2",
-     Payload::Image, 8, 8, 1, true, "Synthetic secondary capture", ""},
+     Payload::Image, 8, 8, 1, true, "Synthetic secondary capture", "CHEST"},
     {Kind::SEG, "SEG", "SEG", "1.2.840.10008.5.1.4.1.1.66.4", "", Payload::Segmentation, 1, 1, 1,
      true, "Synthetic segmentation", ""},
     {Kind::SR, "SR", "SR", "1.2.840.10008.5.1.4.1.1.88.11", "", Payload::Report, 0, 0, 0, false,
@@ -43,18 +43,22 @@ constexpr std::array<ModalityProfile, 14> kProfiles{{
 
 const ModalityProfile& profileFor(Kind kind) {
     for (const auto& p : kProfiles) {
-        if (p.kind == kind) return p;
+        if (p.kind == kind)
+            return p;
     }
     return kProfiles.front();
 }
 
 std::optional<Kind> kindFromName(std::string_view name) {
     for (const auto& p : kProfiles) {
-        if (p.name == name) return p.kind;
+        if (p.name == name)
+            return p.kind;
     }
     return std::nullopt;
 }
 
-std::string_view kindName(Kind kind) { return profileFor(kind).name; }
+std::string_view kindName(Kind kind) {
+    return profileFor(kind).name;
+}
 
 }  // namespace sealport::synthstudy

@@ -63,7 +63,8 @@ SyntheticPattern::SyntheticPattern(unsigned rows, unsigned columns, unsigned max
             const double rad = std::sqrt(dx * dx + dy * dy);
             radius_[p] = static_cast<std::uint16_t>(std::min(65535.0, rad * kRadiusScale));
             ringPos_[p] = static_cast<std::uint16_t>(static_cast<unsigned>(rad * 256 * 7) & 0xFFu);
-            const double gradient = 0.04 + 0.12 * c / std::max(1u, columns) + 0.06 * r / std::max(1u, rows);
+            const double gradient =
+                0.04 + 0.12 * c / std::max(1u, columns) + 0.06 * r / std::max(1u, rows);
             base_[p] = static_cast<std::int32_t>(std::lround(max * gradient));
         }
     }
@@ -92,7 +93,8 @@ void renderFrame(const std::vector<std::int32_t>& base, const std::vector<std::u
         int v = base[p];
         if (radius[p] < discLimit) {
             v += ringLut[(ringPos[p] + phase) & 0xFFu];
-            if (inLesion(lesion, p, columns)) v += lesionBoost;
+            if (inLesion(lesion, p, columns))
+                v += lesionBoost;
         }
         v += static_cast<int>(((nextRandom(rng) >> 32) * span) >> 32) - noiseAmplitude;
         sink(p, std::clamp(v, 0, maxValue));
@@ -152,12 +154,14 @@ void BitPacker::push(bool bit) {
         bytes_.push_back(0);
         used_ = 0;
     }
-    if (bit) bytes_.back() = static_cast<std::uint8_t>(bytes_.back() | (1u << used_));
+    if (bit)
+        bytes_.back() = static_cast<std::uint8_t>(bytes_.back() | (1u << used_));
     ++used_;
 }
 
 std::vector<std::uint8_t> BitPacker::finish() && {
-    if (bytes_.size() % 2 != 0) bytes_.push_back(0);
+    if (bytes_.size() % 2 != 0)
+        bytes_.push_back(0);
     return std::move(bytes_);
 }
 

@@ -28,15 +28,21 @@ std::array<std::uint8_t, 32> sha256Of(std::uint64_t seed, std::string_view label
 }  // namespace
 
 bool isValidUid(std::string_view uid) {
-    if (uid.empty() || uid.size() > 64) return false;
+    if (uid.empty() || uid.size() > 64)
+        return false;
     std::size_t start = 0;
     for (;;) {
         const std::size_t dot = uid.find('.', start);
-        const std::string_view part = uid.substr(start, dot == std::string_view::npos ? uid.npos : dot - start);
-        if (part.empty()) return false;
-        if (!std::all_of(part.begin(), part.end(), [](char c) { return c >= '0' && c <= '9'; })) return false;
-        if (part.size() > 1 && part.front() == '0') return false;
-        if (dot == std::string_view::npos) return true;
+        const std::string_view part =
+            uid.substr(start, dot == std::string_view::npos ? uid.npos : dot - start);
+        if (part.empty())
+            return false;
+        if (!std::all_of(part.begin(), part.end(), [](char c) { return c >= '0' && c <= '9'; }))
+            return false;
+        if (part.size() > 1 && part.front() == '0')
+            return false;
+        if (dot == std::string_view::npos)
+            return true;
         start = dot + 1;
     }
 }
@@ -48,7 +54,9 @@ std::string decimalOf128(const std::array<std::uint8_t, 16>& value) {
         limbs[i / 4] = (limbs[i / 4] << 8) | value[i];
     }
     std::string digits;
-    const auto isZero = [&] { return std::all_of(limbs.begin(), limbs.end(), [](auto l) { return l == 0; }); };
+    const auto isZero = [&] {
+        return std::all_of(limbs.begin(), limbs.end(), [](auto l) { return l == 0; });
+    };
     do {
         std::uint64_t rem = 0;
         for (auto& limb : limbs) {
@@ -74,7 +82,8 @@ std::string UidFactory::make(std::string_view label) const {
 std::uint64_t derive64(std::uint64_t seed, std::string_view label) {
     const auto digest = sha256Of(seed, std::string("u64:").append(label));
     std::uint64_t v = 0;
-    for (std::size_t i = 0; i < 8; ++i) v = (v << 8) | digest[i];
+    for (std::size_t i = 0; i < 8; ++i)
+        v = (v << 8) | digest[i];
     return v;
 }
 

@@ -10,7 +10,7 @@ namespace sealport::synthstudy {
 
 // Writing the output failed (directory, file, or an encoder): exit 1.
 class OutputError : public std::runtime_error {
-public:
+  public:
     using std::runtime_error::runtime_error;
 };
 

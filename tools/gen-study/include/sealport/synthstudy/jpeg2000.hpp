@@ -11,7 +11,8 @@ struct CodestreamShape {
     unsigned components = 1;
     unsigned bitsStored = 8;
     bool isSigned = false;
-    bool reversible = true;  // 5/3 wavelet (lossless syntax) or 9/7 (lossy)
+    bool reversible = true;                // 5/3 wavelet (lossless syntax) or 9/7 (lossy)
+    bool multiComponentTransform = false;  // RCT/ICT over components 0-2 (needs 3 components)
 };
 
 // A complete JPEG 2000 Part 1 codestream (SOC SIZ COD QCD SOT SOD ... EOC):

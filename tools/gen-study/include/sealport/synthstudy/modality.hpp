@@ -17,15 +17,16 @@ enum class Payload {
 // What a command-line modality turns into.
 struct ModalityProfile {
     Kind kind;
-    std::string_view name;        // as on the command line
-    std::string_view modality;    // (0008,0060)
+    std::string_view name;      // as on the command line
+    std::string_view modality;  // (0008,0060)
     std::string_view sopClassUid;
-    std::string_view multiFrameSopClassUid;  // for FRAMES > 1; empty: the single class takes frames too
+    std::string_view
+        multiFrameSopClassUid;  // for FRAMES > 1; empty: the single class takes frames too
     Payload payload;
-    unsigned bitsAllocated;       // 0 for no pixel data
+    unsigned bitsAllocated;  // 0 for no pixel data
     unsigned bitsStored;
     unsigned samplesPerPixel;
-    bool framesAllowed;           // whether FRAMES > 1 is possible for this modality
+    bool framesAllowed;  // whether FRAMES > 1 is possible for this modality
     std::string_view seriesDescription;
     std::string_view bodyPart;
 };

@@ -10,19 +10,22 @@ namespace sealport::synthstudy {
 // seeded noise. The rings move with the frame index so every slice differs;
 // nothing is ever blank. The geometry is computed once per series.
 class SyntheticPattern {
-public:
+  public:
     SyntheticPattern(unsigned rows, unsigned columns, unsigned maxValue);
 
-    void fillGrey16(std::span<std::uint16_t> frame, unsigned frameIndex, std::uint64_t noiseSeed) const;
-    void fillGrey8(std::span<std::uint8_t> frame, unsigned frameIndex, std::uint64_t noiseSeed) const;
+    void fillGrey16(std::span<std::uint16_t> frame, unsigned frameIndex,
+                    std::uint64_t noiseSeed) const;
+    void fillGrey8(std::span<std::uint8_t> frame, unsigned frameIndex,
+                   std::uint64_t noiseSeed) const;
     // Interleaved RGB (planar configuration 0): grey anatomy and a colour box.
-    void fillRgb8(std::span<std::uint8_t> frame, unsigned frameIndex, std::uint64_t noiseSeed) const;
+    void fillRgb8(std::span<std::uint8_t> frame, unsigned frameIndex,
+                  std::uint64_t noiseSeed) const;
     // Whether a pixel lies inside the frame's "lesion" (for SEG masks).
     [[nodiscard]] bool inMask(std::size_t pixel, unsigned frameIndex) const;
 
     [[nodiscard]] std::size_t pixelCount() const noexcept { return base_.size(); }
 
-private:
+  private:
     unsigned rows_;
     unsigned columns_;
     int maxValue_;
@@ -36,11 +39,11 @@ private:
 // Packs a binary mask, first pixel in the least significant bit (PS3.5 8.1.1),
 // frames back to back without padding.
 class BitPacker {
-public:
+  public:
     void push(bool bit);
     [[nodiscard]] std::vector<std::uint8_t> finish() &&;  // padded to an even length
 
-private:
+  private:
     std::vector<std::uint8_t> bytes_;
     unsigned used_ = 8;
 };

@@ -15,7 +15,7 @@ namespace sealport::synthstudy {
 
 // A bad command line or a request the generator cannot honour: exit 64.
 class UsageError : public std::runtime_error {
-public:
+  public:
     using std::runtime_error::runtime_error;
 };
 

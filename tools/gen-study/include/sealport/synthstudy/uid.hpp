@@ -17,11 +17,11 @@ std::string decimalOf128(const std::array<std::uint8_t, 16>& value);
 // shaped as an RFC 9562 version 8 UUID, so one seed always gives the same UIDs
 // and different seeds or labels give unrelated ones.
 class UidFactory {
-public:
+  public:
     explicit UidFactory(std::uint64_t seed) noexcept : seed_(seed) {}
     [[nodiscard]] std::string make(std::string_view label) const;
 
-private:
+  private:
     std::uint64_t seed_;
 };
 
