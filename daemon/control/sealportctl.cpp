@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <map>
 #include <optional>
@@ -30,17 +31,40 @@ struct CommandSpec {
     std::string name;  // "audit tail"
     std::string synopsis;
     std::vector<Option> options;
+    // Positional arguments: sent as `positional` (a string, or a list when
+    // `manyPositional`), at least `minPositional` of them.
+    std::string positional;
+    bool manyPositional = false;
+    std::size_t minPositional = 0;
+    bool absolutePaths = false;  // positional paths are made absolute here
 };
 
 const std::vector<CommandSpec>& commands() {
+    // Designated initializers leave the other fields at their defaults on purpose.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
     static const std::vector<CommandSpec> specs = {
-        {"status", "status", {}},
-        {"audit verify", "audit verify", {}},
-        {"audit tail", "audit tail [-n N]", {{"-n", "n", Option::integer, false}}},
-        {"incident enter", "incident enter --reason TEXT", {{"--reason", "reason", Option::text, true}}},
-        {"incident exit", "incident exit", {}},
-        {"recovery check", "recovery check", {}},
+        {.name = "status", .synopsis = "status"},
+        {.name = "audit verify", .synopsis = "audit verify"},
+        {.name = "audit tail", .synopsis = "audit tail [-n N]", .options = {{"-n", "n", Option::integer, false}}},
+        {.name = "incident enter",
+         .synopsis = "incident enter --reason TEXT",
+         .options = {{"--reason", "reason", Option::text, true}}},
+        {.name = "incident exit", .synopsis = "incident exit"},
+        {.name = "recovery check", .synopsis = "recovery check"},
+        {.name = "import",
+         .synopsis = "import PATH...",
+         .positional = "paths",
+         .manyPositional = true,
+         .minPositional = 1,
+         .absolutePaths = true},
+        {.name = "studies",
+         .synopsis = "studies [--patient ID]",
+         .options = {{"--patient", "patient", Option::text, false}}},
+        {.name = "study", .synopsis = "study UID", .positional = "study", .minPositional = 1},
     };
+#pragma GCC diagnostic pop
+
     return specs;
 }
 
@@ -104,11 +128,24 @@ Invocation parse(int argc, char** argv) {
         }
     }
     if (inv.spec == nullptr) usageError(rest.empty() ? "no command given" : "unknown command '" + rest[0] + "'");
+    std::size_t positionals = 0;
     for (std::size_t i = used; i < rest.size(); ++i) {
         const std::string& a = rest[i];
         const Option* opt = nullptr;
         for (const auto& o : inv.spec->options)
             if (o.flag == a) opt = &o;
+        if (opt == nullptr && !inv.spec->positional.empty() && (a.empty() || a[0] != '-' || a == "-")) {
+            std::string value = a;
+            if (inv.spec->absolutePaths) value = std::filesystem::absolute(value).lexically_normal().string();
+            if (inv.spec->manyPositional) {
+                inv.args[inv.spec->positional].push_back(value);
+            } else {
+                if (positionals > 0) usageError("'" + inv.spec->name + "' takes one argument");
+                inv.args[inv.spec->positional] = value;
+            }
+            ++positionals;
+            continue;
+        }
         if (opt == nullptr) usageError("'" + inv.spec->name + "' does not take '" + a + "'");
         if (i + 1 >= rest.size()) usageError(a + " needs a value");
         const std::string value = rest[++i];
@@ -129,6 +166,7 @@ Invocation parse(int argc, char** argv) {
     }
     for (const auto& o : inv.spec->options)
         if (o.required && !inv.args.contains(o.key)) usageError("'" + inv.spec->name + "' needs " + o.flag);
+    if (positionals < inv.spec->minPositional) usageError("usage: sealportctl " + inv.spec->synopsis);
     return inv;
 }
 
@@ -229,6 +267,48 @@ void printIncident(const std::string& command, const json& r) {
               << r.value("audit_seq", 0) << ")\n";
 }
 
+void printStudies(const json& r) {
+    const json list = r.value("studies", json::array());
+    if (list.empty()) {
+        std::cout << "no studies\n";
+        return;
+    }
+    for (const auto& st : list) {
+        std::string mods;
+        for (const auto& m : st.value("modalities", json::array())) mods += (mods.empty() ? "" : ",") + scalar(m);
+        std::cout << scalar(st.value("study_date", json())) << "  " << scalar(st.value("patient_id", json())) << "  "
+                  << scalar(st.value("patient_name", json())) << "  " << mods << "  "
+                  << st.value("instances", 0) << " images  " << st.value("bytes", 0) << " bytes\n"
+                  << "    " << scalar(st.value("study_uid", json())) << "  "
+                  << scalar(st.value("description", json())) << "\n";
+    }
+}
+
+void printStudy(const json& r) {
+    std::cout << "patient:      " << scalar(r.value("patient_name", json())) << " (" << scalar(r.value("patient_id", json()))
+              << "), born " << scalar(r.value("birth_date", json())) << ", sex " << scalar(r.value("sex", json())) << "\n"
+              << "study:        " << scalar(r.value("study_uid", json())) << "\n"
+              << "date:         " << scalar(r.value("study_date", json())) << " " << scalar(r.value("study_time", json())) << "\n"
+              << "description:  " << scalar(r.value("description", json())) << "\n"
+              << "accession:    " << scalar(r.value("accession_number", json())) << "\n"
+              << "referring:    " << scalar(r.value("referring_physician", json())) << "\n"
+              << "images:       " << r.value("instances", 0) << " (" << r.value("bytes", 0) << " bytes)\n"
+              << "series:\n";
+    for (const auto& se : r.value("series_list", json::array()))
+        std::cout << "  #" << scalar(se.value("number", json())) << "  " << scalar(se.value("modality", json())) << "  "
+                  << se.value("instances", 0) << " images  " << se.value("bytes", 0) << " bytes  "
+                  << scalar(se.value("description", json())) << "\n";
+}
+
+void printImport(const json& r) {
+    std::cout << "imported:    " << r.value("imported", 0) << "\n"
+              << "duplicates:  " << r.value("duplicates", 0) << "\n";
+    const json rejected = r.value("rejected", json::array());
+    std::cout << "rejected:    " << rejected.size() << "\n";
+    for (const auto& x : rejected)
+        std::cout << "  " << scalar(x.value("path", json())) << ": " << scalar(x.value("reason", json())) << "\n";
+}
+
 void printGeneric(const json& r) {
     if (!r.is_object()) {
         std::cout << r.dump(2) << "\n";
@@ -243,7 +323,10 @@ int main(int argc, char** argv) try {
     const Invocation inv = parse(argc, argv);
     json response;
     try {
-        response = ctl::callDaemon(inv.socket, inv.spec->name, inv.args);
+        // An import of many files takes as long as it takes.
+        const auto timeout = inv.spec->name == "import" ? std::chrono::milliseconds(std::chrono::hours(6))
+                                                        : std::chrono::milliseconds(std::chrono::seconds(60));
+        response = ctl::callDaemon(inv.socket, inv.spec->name, inv.args, timeout);
     } catch (const ctl::ClientError& e) {
         if (inv.jsonOutput) std::cout << json{{"ok", false}, {"error", "unavailable"}, {"message", e.what()}}.dump() << "\n";
         std::cerr << "sealportctl: " << e.what() << "\n";
@@ -265,6 +348,12 @@ int main(int argc, char** argv) try {
         printAuditVerify(result);
     } else if (inv.spec->name == "audit tail") {
         printAuditTail(result);
+    } else if (inv.spec->name == "studies") {
+        printStudies(result);
+    } else if (inv.spec->name == "study") {
+        printStudy(result);
+    } else if (inv.spec->name == "import") {
+        printImport(result);
     } else if (inv.spec->name == "recovery check") {
         printRecoveryCheck(result);
     } else if (inv.spec->name.rfind("incident ", 0) == 0) {

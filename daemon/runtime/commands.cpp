@@ -60,6 +60,9 @@ void registerCoreCommands(control::CommandRegistry& registry, Services& s) {
         r["exit_approvals"] = approvals;
         r["alerts"] = s.alerts.all();
         r["signer_fingerprint"] = s.state.signer().fingerprint();
+        r["studies"] = s.state.catalogue().studyCount();
+        const auto dicom = s.dicomPort ? s.dicomPort() : std::nullopt;
+        r["dicom_port"] = dicom ? json(*dicom) : json();
         r["audit_entries"] = s.state.audit().entries();
         r["version"] = s.version;
         return r;

@@ -14,6 +14,7 @@
 #include "sealport/core/log.hpp"
 #include "sealport/core/mode_gate.hpp"
 #include "sealport/core/notify.hpp"
+#include "sealport/ingest/dicom_service.hpp"
 #include "sealport/recovery/checklist.hpp"
 #include "sealport/runtime/commands.hpp"
 #include "sealport/runtime/mode_controller.hpp"
@@ -22,6 +23,11 @@
 namespace sealport::runtime {
 
 namespace asio = boost::asio;
+
+namespace {
+// The largest DICOM object accepted, over the network or from a file.
+constexpr std::size_t kMaxObjectBytes = 2ULL * 1024 * 1024 * 1024;
+}  // namespace
 
 struct Runtime::Impl {
     Impl(core::Config c, core::SecretBytes master)
@@ -32,7 +38,10 @@ struct Runtime::Impl {
         , tripwires(mode, alerts, config.policy)
         , commands(state.audit())
         , roles(config.roles)
-        , services{state, mode, tripwires, checklist, alerts, clock, SEALPORT_VERSION}
+        , services{state, mode, tripwires, checklist, alerts, clock, gate, config.policy,
+                   kMaxObjectBytes, SEALPORT_VERSION, [this]() -> std::optional<std::uint16_t> {
+                       return dicom ? std::optional<std::uint16_t>(dicom->port()) : std::nullopt;
+                   }}
         , signals(io, SIGTERM, SIGINT)
         , watchdogTimer(io)
         , auditTimer(io) {
@@ -47,7 +56,12 @@ struct Runtime::Impl {
         if (!controlFd) controlFd = control::bindControlSocket(config.control.socket);
         control = std::make_unique<control::ControlServer>(io, std::move(controlFd), config.control,
                                                            roles, commands);
+        dicom = std::make_unique<ingest::DicomService>(
+            ingest::DicomSettings{config.dicom.listen, config.dicom.aeTitle, 16, kMaxObjectBytes, 30, 60}, state, gate,
+            config.policy, clock);
+        dicom->start(fds.take("dicom"));
         registerCoreCommands(commands, services);
+        registerCatalogueCommands(commands, services);
         state.audit().append(state::Actor::daemon(), "daemon.start", "sealportd",
                              state::Outcome::success,
                              {{"version", SEALPORT_VERSION},
@@ -84,6 +98,7 @@ struct Runtime::Impl {
     void shutdown(int signal) {
         notifier.stopping("stopping on signal " + std::to_string(signal) + "; " + mode.statusLine());
         control->stop();
+        dicom->stop();
         try {
             state.audit().append(state::Actor::daemon(), "daemon.stop", "sealportd",
                                  state::Outcome::success, {{"signal", signal}});
@@ -106,7 +121,7 @@ struct Runtime::Impl {
         armAuditTripwire();
         notifier.ready(mode.statusLine());
         core::log::notice("ready: " + mode.statusLine() + "; control socket " +
-                          config.control.socket.string());
+                          config.control.socket.string() + "; DICOM port " + std::to_string(dicom->port()));
         io.run();
         return exitCode;
     }
@@ -129,6 +144,7 @@ struct Runtime::Impl {
     asio::steady_timer watchdogTimer;
     asio::steady_timer auditTimer;
     std::unique_ptr<control::ControlServer> control;
+    std::unique_ptr<ingest::DicomService> dicom;
     int exitCode = 0;
 };
 

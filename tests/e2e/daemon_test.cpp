@@ -21,13 +21,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-json parseJson(const ProgramResult& r) {
-    INFO("stdout: " << r.out << "\nstderr: " << r.err);
-    json j = json::parse(r.out, nullptr, false);
-    REQUIRE_FALSE(j.is_discarded());
-    return j;
-}
-
 // A raw client that speaks (or mis-speaks) the control protocol.
 class RawClient {
 public:
@@ -98,7 +91,7 @@ TEST_CASE("sealportd announces READY=1 with its mode, answers status, and stops 
     // The control socket is usable as soon as READY=1 has been sent.
     const auto r = d.ctl({"status", "--json"});
     REQUIRE(r.exitCode == 0);
-    const json s = parseJson(r);
+    const json s = jsonOf(r);
     CHECK(s.at("mode") == "online");
     CHECK_FALSE(s.at("mode_since").get<std::string>().empty());
     CHECK(s.at("alerts").is_array());
@@ -121,12 +114,12 @@ TEST_CASE("sealportd announces READY=1 with its mode, answers status, and stops 
     // The stop was audited and signed: after a restart the chain verifies with a
     // checkpoint on the daemon.stop entry.
     d.startAndWaitReady();
-    const json tail = parseJson(d.ctl({"audit", "tail", "-n", "50", "--json"}));
+    const json tail = jsonOf(d.ctl({"audit", "tail", "-n", "50", "--json"}));
     std::vector<std::string> actions;
     for (const auto& e : tail.at("entries")) actions.push_back(e.at("action"));
     CHECK(std::count(actions.begin(), actions.end(), "daemon.start") == 2);
     CHECK(std::count(actions.begin(), actions.end(), "daemon.stop") == 1);
-    const json v = parseJson(d.ctl({"audit", "verify", "--json"}));
+    const json v = jsonOf(d.ctl({"audit", "verify", "--json"}));
     CHECK(v.at("ok") == true);
     CHECK(v.at("first_bad").is_null());
     CHECK(v.at("checkpoints").get<int>() >= 1);
@@ -191,7 +184,7 @@ TEST_CASE("a missing or unsafe key file is refused with what to do") {
 }
 
 TEST_CASE("a configuration error names the key and line and nothing starts") {
-    Daemon d("[dicom]\nae_title = \"THIS-TITLE-IS-FAR-TOO-LONG\"\n");
+    Daemon d("[dicom]\nlisten = \"127.0.0.1:0\"\nae_title = \"THIS-TITLE-IS-FAR-TOO-LONG\"\n");
     d.start();
     const auto code = d.waitExit(20s);
     REQUIRE(code);
@@ -200,7 +193,7 @@ TEST_CASE("a configuration error names the key and line and nothing starts") {
 }
 
 TEST_CASE("sealportd --check-config prints the effective configuration") {
-    Daemon d("[dicom]\nallowed_calling_aes = [\"MODALITY1\"]\n");
+    Daemon d("[dicom]\nlisten = \"127.0.0.1:0\"\nallowed_calling_aes = [\"MODALITY1\"]\n");
     const auto r = runProgram({binary("sealportd").string(), "--config", d.configFile().string(), "--check-config"});
     REQUIRE(r.exitCode == 0);
     CHECK_THAT(r.out, Catch::Contains("allowed_calling_aes = [\"MODALITY1\"]"));
@@ -226,7 +219,7 @@ TEST_CASE("a caller whose uid holds no role is refused, and the refusal is audit
     const auto r2 = d.ctlAs(stranger, {"audit", "tail"});
     CHECK(r2.exitCode == 2);
 
-    const json tail = parseJson(d.ctl({"audit", "tail", "-n", "5", "--json"}));
+    const json tail = jsonOf(d.ctl({"audit", "tail", "-n", "5", "--json"}));
     std::vector<json> refusals;
     for (const auto& e : tail.at("entries"))
         if (e.at("action") == "control.refused") refusals.push_back(e);

@@ -1,5 +1,7 @@
 #include "harness.hpp"
 
+#include <catch2/catch.hpp>
+
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -59,6 +61,13 @@ std::optional<int> waitPid(pid_t pid, std::chrono::milliseconds timeout) {
 }  // namespace
 
 std::filesystem::path binary(const std::string& name) { return std::filesystem::path(SEALPORT_BIN_DIR) / name; }
+
+nlohmann::json jsonOf(const ProgramResult& r) {
+    INFO("exit " << r.exitCode << "\nstdout: " << r.out << "\nstderr: " << r.err);
+    nlohmann::json j = nlohmann::json::parse(r.out, nullptr, false);
+    REQUIRE_FALSE(j.is_discarded());
+    return j;
+}
 
 ProgramResult runProgram(const std::vector<std::string>& argvIn, const std::vector<std::string>& envIn,
                          std::chrono::milliseconds timeout) {
@@ -199,6 +208,9 @@ void Daemon::writeConfig(const std::string& extraConfig, bool mapRoot) {
         << "key_file = \"" << keyFile().string() << "\"\n"
         << "[control]\nsocket = \"" << socket().string() << "\"\n"
         << "request_timeout_ms = 1000\n";
+    // Any free port, so that tests can run side by side; a test that writes
+    // its own [dicom] section sets listen itself.
+    if (extraConfig.find("[dicom]") == std::string::npos) cfg << "[dicom]\nlisten = \"127.0.0.1:0\"\n";
     if (mapRoot)
         cfg << "[roles]\nsecurity = [\"uid:0\"]\noperator = [\"uid:0\"]\nauditor = [\"uid:0\"]\n";
     cfg << extraConfig << "\n";
@@ -273,6 +285,14 @@ ProgramResult Daemon::ctl(const std::vector<std::string>& args) const {
     std::vector<std::string> argv{binary("sealportctl").string(), "--socket", socket().string()};
     argv.insert(argv.end(), args.begin(), args.end());
     return runProgram(argv);
+}
+
+std::vector<nlohmann::json> Daemon::auditEntries(const std::string& prefix) const {
+    const nlohmann::json tail = jsonOf(ctl({"audit", "tail", "-n", "500", "--json"}));
+    std::vector<nlohmann::json> out;
+    for (const auto& e : tail.at("entries"))
+        if (e.at("action").get<std::string>().rfind(prefix, 0) == 0) out.push_back(e);
+    return out;
 }
 
 ProgramResult Daemon::ctlAs(std::uint32_t id, const std::vector<std::string>& args) const {

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "temp_dir.hpp"
 
 namespace sealport::e2e {
@@ -25,6 +27,9 @@ ProgramResult runProgram(const std::vector<std::string>& argv, const std::vector
                          std::chrono::milliseconds timeout = std::chrono::seconds(30));
 
 std::filesystem::path binary(const std::string& name);
+
+// The one JSON object a `--json` command printed; fails the test otherwise.
+nlohmann::json jsonOf(const ProgramResult& r);
 
 // The AF_UNIX datagram socket a service manager would listen on (NOTIFY_SOCKET).
 class NotifyListener {
@@ -73,6 +78,8 @@ public:
     [[nodiscard]] bool running() const noexcept { return pid_ > 0; }
 
     ProgramResult ctl(const std::vector<std::string>& args) const;
+    // The last 500 audit entries whose action starts with `prefix`, oldest first.
+    std::vector<nlohmann::json> auditEntries(const std::string& prefix) const;
     // sealportctl run as uid:gid `id` with no supplementary groups (setpriv).
     ProgramResult ctlAs(std::uint32_t id, const std::vector<std::string>& args) const;
 

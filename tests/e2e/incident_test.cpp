@@ -29,13 +29,6 @@ const std::string kRoles =
     "operator = [\"uid:48154\"]\n"
     "auditor = [\"uid:0\"]\n";
 
-json parse(const ProgramResult& r) {
-    INFO("exit " << r.exitCode << "\nstdout: " << r.out << "\nstderr: " << r.err);
-    json j = json::parse(r.out, nullptr, false);
-    REQUIRE_FALSE(j.is_discarded());
-    return j;
-}
-
 // Lets other uids reach the socket, so that refusals are the daemon's own.
 void openSocketToOthers(const Daemon& d) {
     REQUIRE(::chmod(d.dir().c_str(), 0755) == 0);
@@ -43,7 +36,7 @@ void openSocketToOthers(const Daemon& d) {
     REQUIRE(::chmod(d.socket().c_str(), 0666) == 0);
 }
 
-json status(const Daemon& d) { return parse(d.ctl({"status", "--json"})); }
+json status(const Daemon& d) { return jsonOf(d.ctl({"status", "--json"})); }
 
 // Opens the daemon's SQLCipher state with its own key, as an attacker holding
 // the key (or a buggy component) could, and lets `fn` change it.
@@ -57,14 +50,6 @@ void tamper(const Daemon& d, Fn fn) {
     fn(db);
 }
 
-std::vector<json> auditEntries(const Daemon& d, const std::string& prefix) {
-    const json tail = parse(d.ctl({"audit", "tail", "-n", "200", "--json"}));
-    std::vector<json> out;
-    for (const auto& e : tail.at("entries"))
-        if (e.at("action").get<std::string>().rfind(prefix, 0) == 0) out.push_back(e);
-    return out;
-}
-
 }  // namespace
 
 TEST_CASE("incident mode: entered by one officer, survives SIGKILL, left only by two different officers") {
@@ -74,7 +59,7 @@ TEST_CASE("incident mode: entered by one officer, survives SIGKILL, left only by
     CHECK(status(d).at("mode") == "online");
 
     // Enter: acknowledged only once committed, and STATUS= follows.
-    const json entered = parse(d.ctl({"incident", "enter", "--reason", "ransomware drill", "--json"}));
+    const json entered = jsonOf(d.ctl({"incident", "enter", "--reason", "ransomware drill", "--json"}));
     CHECK(entered.at("mode") == "incident");
     CHECK(entered.at("changed") == true);
     CHECK(status(d).at("mode") == "incident");
@@ -99,7 +84,7 @@ TEST_CASE("incident mode: entered by one officer, survives SIGKILL, left only by
     // Officer A approves; A again is refused; the approval shows in status.
     auto a1 = d.ctlAs(kOfficerA, {"incident", "exit", "--json"});
     REQUIRE(a1.exitCode == 0);
-    CHECK(parse(a1).at("rule") == "exit.first-approval");
+    CHECK(jsonOf(a1).at("rule") == "exit.first-approval");
     CHECK(status(d).at("mode") == "incident");
     auto a2 = d.ctlAs(kOfficerA, {"incident", "exit"});
     CHECK(a2.exitCode == 2);
@@ -125,7 +110,7 @@ TEST_CASE("incident mode: entered by one officer, survives SIGKILL, left only by
     CHECK(d.notify().waitFor("STATUS=mode online", 2s));
 
     // The audit chain tells the story with the callers' uids, and verifies.
-    const auto steps = auditEntries(d, "incident.");
+    const auto steps = d.auditEntries("incident.");
     REQUIRE(steps.size() == 4);
     CHECK(steps[0].at("action") == "incident.enter");
     CHECK(steps[0].at("actor").at("uid") == 0);
@@ -140,10 +125,10 @@ TEST_CASE("incident mode: entered by one officer, survives SIGKILL, left only by
     CHECK(steps[3].at("actor").at("uid") == kOfficerB);
     CHECK(steps[3].at("details").at("rule") == "exit.second-approval");
     CHECK(steps[3].at("details").at("mode") == "online");
-    const auto refusals = auditEntries(d, "control.refused");
+    const auto refusals = d.auditEntries("control.refused");
     REQUIRE_FALSE(refusals.empty());
     CHECK(refusals.back().at("actor").at("uid") == kOperator);
-    CHECK(parse(d.ctl({"audit", "verify", "--json"})).at("ok") == true);
+    CHECK(jsonOf(d.ctl({"audit", "verify", "--json"})).at("ok") == true);
     CHECK(d.terminate() == 0);
 }
 
@@ -152,7 +137,7 @@ TEST_CASE("the recovery checklist is printed and gates the exit") {
     d.startAndWaitReady();
     const auto r = d.ctl({"recovery", "check", "--json"});
     REQUIRE(r.exitCode == 0);
-    const json j = parse(r);
+    const json j = jsonOf(r);
     CHECK(j.at("ready") == true);
     std::vector<std::string> names;
     for (const auto& c : j.at("checks")) {
@@ -190,7 +175,7 @@ TEST_CASE("an audit chain tampered with while stopped brings the daemon up in in
     // The recovery checklist is red, so nobody can lead it out.
     const auto check = d.ctl({"recovery", "check", "--json"});
     CHECK(check.exitCode == 3);
-    CHECK(parse(check).at("ready") == false);
+    CHECK(jsonOf(check).at("ready") == false);
     const auto exit = d.ctl({"incident", "exit"});
     CHECK(exit.exitCode == 2);
     CHECK_THAT(exit.err, Catch::Contains("audit-chain"));
@@ -243,11 +228,11 @@ TEST_CASE("a break in the audit chain found while running trips incident mode") 
         tamper(d, [](state::Database& db) { db.exec("DELETE FROM audit WHERE seq = 1"); });
         const auto v = d.ctl({"audit", "verify", "--json"});
         CHECK(v.exitCode == 3);
-        CHECK(parse(v).at("first_bad") == 1);
+        CHECK(jsonOf(v).at("first_bad") == 1);
         const json s = status(d);
         CHECK(s.at("mode") == "incident");
         CHECK_THAT(s.at("reason").get<std::string>(), Catch::StartsWith("tripwire: audit chain broken at entry 1"));
-        const auto trips = auditEntries(d, "incident.tripwire");
+        const auto trips = d.auditEntries("incident.tripwire");
         REQUIRE(trips.size() == 1);
         CHECK(trips[0].at("actor").at("role") == "daemon");
         CHECK(d.terminate() == 0);
@@ -295,7 +280,7 @@ TEST_CASE("sealportd --init commissions a new state online, recorded as the inst
     d.startAndWaitReady();
     CHECK(status(d).at("mode") == "online");
     CHECK(status(d).at("alerts").empty());
-    const auto created = auditEntries(d, "state.created");
+    const auto created = d.auditEntries("state.created");
     REQUIRE(created.size() == 1);
     CHECK(created[0].at("actor").at("role") == "installer");
     CHECK(created[0].at("actor").at("uid") == 0);

@@ -51,7 +51,7 @@ CatalogueEntry entry(const std::string& study, const std::string& series, const 
 
 }  // namespace
 
-TEST_CASE("an instance is catalogued once; a re-send of the same bytes is a duplicate, other bytes a conflict") {
+TEST_CASE("an instance is catalogued once, a re-send of the same bytes is a duplicate, other bytes a conflict") {
     Fixture f;
     CHECK(f.cat.add(entry("1.2.3", "1.2.3.1", "1.2.3.1.1")) == AddOutcome::added);
     CHECK(f.cat.add(entry("1.2.3", "1.2.3.1", "1.2.3.1.1")) == AddOutcome::duplicate);

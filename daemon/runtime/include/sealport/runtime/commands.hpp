@@ -1,5 +1,7 @@
 #pragma once
 
+#include <functional>
+#include <optional>
 #include <string>
 
 #include "sealport/control/dispatcher.hpp"
@@ -17,10 +19,16 @@ struct Services {
     recovery::Checklist& checklist;
     Alerts& alerts;
     const core::Clock& clock;
+    const core::ModeGate& gate;
+    const policy::Settings& policy;
+    std::size_t maxObjectBytes;
     std::string version;
+    std::function<std::optional<std::uint16_t>()> dicomPort;
 };
 
 // status, audit verify, audit tail, incident enter, incident exit, recovery check.
 void registerCoreCommands(control::CommandRegistry& registry, Services& services);
+// import (in the background), studies, study.
+void registerCatalogueCommands(control::CommandRegistry& registry, Services& services);
 
 }  // namespace sealport::runtime

@@ -1,0 +1,445 @@
+#include "sealport/ingest/dicom_service.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <vector>
+#include <cerrno>
+#include <cstring>
+#include <list>
+#include <mutex>
+#include <set>
+#include <stdexcept>
+#include <thread>
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wconversion"
+#pragma GCC diagnostic ignored "-Wsign-conversion"
+#pragma GCC diagnostic ignored "-Wold-style-cast"
+#pragma GCC diagnostic ignored "-Wshadow"
+#pragma GCC diagnostic ignored "-Wpedantic"
+#include <dcmtk/config/osconfig.h>
+#include <dcmtk/dcmdata/dcuid.h>
+#include <dcmtk/dcmnet/assoc.h>
+#include <dcmtk/dcmnet/dcmtrans.h>
+#include <dcmtk/dcmnet/dulstruc.h>
+#include <dcmtk/dcmnet/scpthrd.h>
+#include <dcmtk/oflog/oflog.h>
+#pragma GCC diagnostic pop
+
+#include "sealport/core/log.hpp"
+#include "sealport/ingest/pipeline.hpp"
+#include "sealport/policy/decision.hpp"
+
+namespace sealport::ingest {
+namespace {
+
+// Transfer syntaxes accepted for every storage SOP class, in order of
+// preference. DCMTK picks, in each proposed presentation context, the first of
+// these the SCU offers. Objects are to be stored as the modality holds them, and
+// an SCU offers its object's own transfer syntax alongside uncompressed ones: so
+// compressed syntaxes come first (lossless before lossy), then uncompressed.
+// Preferring uncompressed would make the SCU decompress (transcode) before sending.
+const char* const kTransferSyntaxes[] = {
+    UID_JPEGProcess14SV1TransferSyntax,
+    UID_JPEGProcess14TransferSyntax,
+    UID_JPEGLSLosslessTransferSyntax,
+    UID_JPEG2000LosslessOnlyTransferSyntax,
+    UID_RLELosslessTransferSyntax,
+    UID_DeflatedExplicitVRLittleEndianTransferSyntax,
+    UID_JPEGProcess1TransferSyntax,
+    UID_JPEGProcess2_4TransferSyntax,
+    UID_JPEGLSLossyTransferSyntax,
+    UID_JPEG2000TransferSyntax,
+    UID_MPEG2MainProfileAtMainLevelTransferSyntax,
+    UID_MPEG4HighProfileLevel4_1TransferSyntax,
+    UID_LittleEndianExplicitTransferSyntax,
+    UID_LittleEndianImplicitTransferSyntax,
+    UID_BigEndianExplicitTransferSyntax,
+};
+
+std::string peerHost(const OFString& ip) { return std::string(ip.c_str()); }
+
+// DCMTK's SCP accepts at most 128 abstract syntaxes (presentation context list
+// entries) per profile, and DCMTK knows 186 storage SOP classes. The modalities
+// sealport is for come first; the rest of DCMTK's list fills the remaining
+// places, skipping retired classes. Verification takes the last place.
+const char* const kPreferredStorageClasses[] = {
+    UID_CTImageStorage, UID_EnhancedCTImageStorage, UID_MRImageStorage, UID_EnhancedMRImageStorage,
+    UID_EnhancedMRColorImageStorage, UID_ComputedRadiographyImageStorage,
+    UID_DigitalXRayImageStorageForPresentation, UID_DigitalXRayImageStorageForProcessing,
+    UID_DigitalMammographyXRayImageStorageForPresentation, UID_DigitalMammographyXRayImageStorageForProcessing,
+    UID_BreastTomosynthesisImageStorage, UID_UltrasoundImageStorage, UID_UltrasoundMultiframeImageStorage,
+    UID_EnhancedUSVolumeStorage, UID_NuclearMedicineImageStorage, UID_PositronEmissionTomographyImageStorage,
+    UID_EnhancedPETImageStorage, UID_XRayAngiographicImageStorage, UID_EnhancedXAImageStorage,
+    UID_XRayRadiofluoroscopicImageStorage, UID_EnhancedXRFImageStorage, UID_SecondaryCaptureImageStorage,
+    UID_MultiframeSingleBitSecondaryCaptureImageStorage, UID_MultiframeGrayscaleByteSecondaryCaptureImageStorage,
+    UID_MultiframeGrayscaleWordSecondaryCaptureImageStorage, UID_MultiframeTrueColorSecondaryCaptureImageStorage,
+    UID_SegmentationStorage, UID_BasicTextSRStorage, UID_EnhancedSRStorage, UID_ComprehensiveSRStorage,
+    UID_Comprehensive3DSRStorage, UID_XRayRadiationDoseSRStorage, UID_KeyObjectSelectionDocumentStorage,
+    UID_EncapsulatedPDFStorage, UID_GrayscaleSoftcopyPresentationStateStorage, UID_RTImageStorage,
+    UID_RTDoseStorage, UID_RTStructureSetStorage, UID_RTPlanStorage, UID_VLPhotographicImageStorage,
+    UID_VideoPhotographicImageStorage, UID_OphthalmicPhotography8BitImageStorage,
+};
+
+std::vector<std::string> storageClassesToAccept() {
+    std::vector<std::string> out(std::begin(kPreferredStorageClasses), std::end(kPreferredStorageClasses));
+    for (int i = 0; i < numberOfDcmAllStorageSOPClassUIDs && out.size() < 127; ++i) {
+        const std::string uid = dcmAllStorageSOPClassUIDs[i];
+        if (std::find(out.begin(), out.end(), uid) != out.end()) continue;
+        const char* name = dcmFindNameOfUID(uid.c_str(), "");
+        if (std::string(name).find("Retired") != std::string::npos) continue;
+        out.push_back(uid);
+    }
+    return out;
+}
+
+// A received object lives only in memory: a memfd that DCMTK writes through
+// /proc/self/fd, then mapped read-only for the pipeline.
+class MemoryFile {
+public:
+    MemoryFile() : fd_(::memfd_create("sealport-cstore", MFD_CLOEXEC)) {
+        if (!fd_) throw std::runtime_error(std::string("memfd_create: ") + std::strerror(errno));
+    }
+    [[nodiscard]] std::string path() const { return "/proc/self/fd/" + std::to_string(fd_.get()); }
+    [[nodiscard]] int fd() const { return fd_.get(); }
+
+private:
+    core::UniqueFd fd_;
+};
+
+class Mapping {
+public:
+    explicit Mapping(int fd) {
+        struct stat st{};
+        if (::fstat(fd, &st) != 0) throw std::runtime_error("fstat memfd");
+        size_ = static_cast<std::size_t>(st.st_size);
+        if (size_ == 0) return;
+        void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (p == MAP_FAILED) throw std::runtime_error(std::string("mmap: ") + std::strerror(errno));
+        data_ = static_cast<const std::uint8_t*>(p);
+    }
+    ~Mapping() {
+        if (data_ != nullptr) ::munmap(const_cast<std::uint8_t*>(data_), size_);
+    }
+    Mapping(const Mapping&) = delete;
+    Mapping& operator=(const Mapping&) = delete;
+    [[nodiscard]] std::span<const std::uint8_t> bytes() const { return {data_, size_}; }
+
+private:
+    const std::uint8_t* data_ = nullptr;
+    std::size_t size_ = 0;
+};
+
+}  // namespace
+
+struct DicomService::Impl {
+    Impl(DicomSettings s, state::State& st, const core::ModeGate& g, const policy::Settings& p, const core::Clock& c)
+        : settings(std::move(s)), state(st), gate(g), policy(p), clock(c) {}
+
+    void acceptLoop();
+    void runAssociation(T_ASC_Association* assoc, int socket);
+
+    DicomSettings settings;
+    state::State& state;
+    const core::ModeGate& gate;
+    const policy::Settings& policy;
+    const core::Clock& clock;
+    T_ASC_Network* net = nullptr;
+    std::uint16_t boundPort = 0;
+    std::atomic<bool> stopping{false};
+    std::thread acceptor;
+    struct Worker {
+        std::thread thread;
+        std::shared_ptr<std::atomic<bool>> done = std::make_shared<std::atomic<bool>>(false);
+    };
+    std::mutex mutex;  // guards workers, liveSockets
+    std::list<Worker> workers;
+    std::set<int> liveSockets;
+    std::atomic<unsigned> active{0};
+};
+
+namespace {
+
+// One association: DCMTK's thread SCP with sealport's checks and storage.
+class StoreScp final : public DcmThreadSCP {
+public:
+    StoreScp(DicomService::Impl& service, std::unique_ptr<state::Connection> conn)
+        : service_(service), conn_(std::move(conn)),
+          pipeline_(*conn_, service.state.blobs(), service.clock, service.settings.maxObjectBytes) {
+        setAETitle(service.settings.aeTitle.c_str());
+        setMaxReceivePDULength(ASC_MAXIMUMPDUSIZE);
+        setACSETimeout(service.settings.acseTimeoutSeconds);
+        setDIMSETimeout(service.settings.dimseTimeoutSeconds);
+        setConnectionBlockingMode(DUL_NOBLOCK);
+        setHostLookupEnabled(OFFalse);
+        setProgressNotificationMode(OFFalse);
+        OFList<OFString> syntaxes;
+        for (const char* ts : kTransferSyntaxes) syntaxes.push_back(ts);
+        static const std::vector<std::string> classes = storageClassesToAccept();
+        for (const auto& uid : classes) {
+            const OFCondition c = addPresentationContext(uid.c_str(), syntaxes);
+            if (c.bad()) throw std::runtime_error(std::string("DICOM presentation context: ") + c.text());
+        }
+        OFList<OFString> echo;
+        echo.push_back(UID_LittleEndianExplicitTransferSyntax);
+        echo.push_back(UID_LittleEndianImplicitTransferSyntax);
+        const OFCondition c = addPresentationContext(UID_VerificationSOPClass, echo);
+        if (c.bad()) throw std::runtime_error(std::string("DICOM presentation context: ") + c.text());
+    }
+
+protected:
+    OFBool checkCalledAETitleAccepted(const OFString& calledAE) override {
+        if (std::string(calledAE.c_str()) == service_.settings.aeTitle) return OFTrue;
+        auditAssociation(state::Outcome::refused, "called AE title '" + std::string(calledAE.c_str()) +
+                                                      "' is not this appliance's", "called-ae");
+        return OFFalse;
+    }
+
+    OFBool checkCallingAETitleAccepted(const OFString& callingAE) override {
+        callingAe_ = callingAE.c_str();
+        const auto d = decision();
+        if (d.allowed()) return OFTrue;
+        auditAssociation(state::Outcome::refused, d.reasons.empty() ? d.rule : d.reasons.front(), d.rule);
+        return OFFalse;
+    }
+
+    void notifyAssociationAcknowledge() override {
+        accepted_ = true;
+    }
+
+    void notifyAssociationTermination() override {
+        {
+            std::lock_guard lock(service_.mutex);
+            service_.liveSockets.erase(socket_);
+        }
+        if (accepted_)
+            auditAssociation(stored_ + duplicates_ > 0 || failed_ == 0 ? state::Outcome::success
+                                                                       : state::Outcome::failure,
+                             "association ended", "ingest.calling-ae");
+    }
+
+    OFCondition handleIncomingCommand(T_DIMSE_Message* msg, const DcmPresentationContextInfo& presInfo) override {
+        if (msg->CommandField != DIMSE_C_STORE_RQ) return DcmThreadSCP::handleIncomingCommand(msg, presInfo);
+        T_DIMSE_C_StoreRQ& req = msg->msg.CStoreRQ;
+        MemoryFile file;
+        OFCondition cond = receiveSTORERequest(req, presInfo.presentationContextID, file.path().c_str());
+        if (cond.bad()) return cond;  // the association is unusable; DCMTK ends it
+        // The mode may have changed since the association began.
+        std::uint16_t status = 0;
+        if (!decision().allowed()) {
+            status = 0x0124;  // Refused: not authorized
+            ++failed_;
+        } else {
+            StoreResult r;
+            try {
+                Mapping map(file.fd());
+                r = pipeline_.store(map.bytes(), source(), actor());
+            } catch (const std::exception& e) {
+                r.status = StoreStatus::failed;
+                r.detail = e.what();
+                core::log::error(std::string("C-STORE: ") + e.what());
+            }
+            status = cstoreStatus(r.status);
+            if (r.status == StoreStatus::stored) ++stored_;
+            else if (r.status == StoreStatus::duplicate) ++duplicates_;
+            else ++failed_;
+        }
+        return sendSTOREResponse(presInfo.presentationContextID, req, status);
+    }
+
+public:
+    void setSocket(int s) { socket_ = s; }
+
+private:
+    policy::Decision decision() const {
+        policy::Context ctx;
+        ctx.now = service_.clock.now();
+        ctx.callingAe = callingAe_;
+        return policy::decide(service_.gate.current(), policy::Action::ingest, ctx, service_.policy);
+    }
+
+    std::string source() const { return "dicom:" + callingAe_ + "@" + peerHost(getPeerIP()); }
+
+    state::Actor actor() const { return state::Actor{std::nullopt, std::nullopt, "ae:" + callingAe_}; }
+
+    void auditAssociation(state::Outcome outcome, const std::string& reason, const std::string& rule) {
+        try {
+            conn_->audit.append(actor(), "dicom.association", callingAe_.empty() ? "-" : callingAe_, outcome,
+                                {{"peer", peerHost(getPeerIP())},
+                                 {"called_ae", std::string(getCalledAETitle().c_str())},
+                                 {"mode", policy::toString(service_.gate.current())},
+                                 {"rule", rule},
+                                 {"reason", reason},
+                                 {"stored", stored_},
+                                 {"duplicates", duplicates_},
+                                 {"failed", failed_}});
+        } catch (const std::exception& e) {
+            core::log::error(std::string("could not audit a DICOM association: ") + e.what());
+        }
+    }
+
+    DicomService::Impl& service_;
+    std::unique_ptr<state::Connection> conn_;
+    IngestPipeline pipeline_;
+    std::string callingAe_;
+    bool accepted_ = false;
+    int socket_ = -1;
+    std::int64_t stored_ = 0, duplicates_ = 0, failed_ = 0;
+};
+
+// DCMTK keeps the association's socket to itself (getSocket() is protected);
+// shutdown() on it is how stop() cuts an association that is waiting to read.
+struct SocketOf : DcmTransportConnection {
+    static int get(DcmTransportConnection* c) {
+        auto member = &SocketOf::getSocket;  // a pointer to the protected base member
+        return static_cast<int>((c->*member)());
+    }
+};
+
+int associationSocket(T_ASC_Association* assoc) {
+    auto* key = reinterpret_cast<PRIVATE_ASSOCIATIONKEY*>(assoc->DULassociation);
+    return key != nullptr && key->connection != nullptr ? SocketOf::get(key->connection) : -1;
+}
+
+}  // namespace
+
+void DicomService::Impl::runAssociation(T_ASC_Association* assoc, int socket) {
+    try {
+        StoreScp scp(*this, state.connect(clock));
+        scp.setSocket(socket);
+        scp.run(assoc);  // negotiates, serves, then drops and destroys the association
+    } catch (const std::exception& e) {
+        core::log::error(std::string("DICOM association failed: ") + e.what());
+        {
+            std::lock_guard lock(mutex);
+            liveSockets.erase(socket);
+        }
+        ASC_dropSCPAssociation(assoc);
+        ASC_destroyAssociation(&assoc);
+    }
+    --active;
+}
+
+void DicomService::Impl::acceptLoop() {
+    while (!stopping.load()) {
+        T_ASC_Association* assoc = nullptr;
+        OFCondition cond = ASC_receiveAssociation(net, &assoc, ASC_MAXIMUMPDUSIZE, nullptr, nullptr, OFFalse,
+                                                  DUL_NOBLOCK, 1);
+        if (cond == DUL_NOASSOCIATIONREQUEST) continue;
+        if (cond.bad()) {
+            if (assoc != nullptr) {
+                ASC_dropAssociation(assoc);
+                ASC_destroyAssociation(&assoc);
+            }
+            continue;
+        }
+        if (stopping.load() || active.load() >= settings.maxAssociations) {
+            T_ASC_RejectParameters rej = {ASC_RESULT_REJECTEDTRANSIENT, ASC_SOURCE_SERVICEPROVIDER_PRESENTATION_RELATED,
+                                          ASC_REASON_SP_PRES_LOCALLIMITEXCEEDED};
+            ASC_rejectAssociation(assoc, &rej);
+            ASC_dropAssociation(assoc);
+            ASC_destroyAssociation(&assoc);
+            core::log::warning("DICOM: association refused, " + std::to_string(settings.maxAssociations) +
+                               " already open");
+            continue;
+        }
+        const int socket = associationSocket(assoc);
+        std::lock_guard lock(mutex);
+        liveSockets.insert(socket);
+        ++active;
+        // Finished threads are reaped as new ones start.
+        workers.remove_if([](Worker& w) {
+            if (!w.done->load()) return false;
+            w.thread.join();
+            return true;
+        });
+        Worker& w = workers.emplace_back();
+        w.thread = std::thread([this, assoc, socket, done = w.done] {
+            runAssociation(assoc, socket);
+            done->store(true);
+        });
+    }
+}
+
+DicomService::DicomService(DicomSettings settings, state::State& state, const core::ModeGate& gate,
+                           const policy::Settings& policy, const core::Clock& clock)
+    : impl_(std::make_unique<Impl>(std::move(settings), state, gate, policy, clock)) {}
+
+DicomService::~DicomService() { stop(); }
+
+void DicomService::start(core::UniqueFd activated) {
+    // Nagle's algorithm stalls every C-STORE response by 40 ms (platform.md).
+    ::setenv("TCP_NODELAY", "1", 0);
+    OFLog::configure(OFLogger::ERROR_LOG_LEVEL);
+
+    core::UniqueFd listening = std::move(activated);
+    if (!listening) {
+        const auto& ep = impl_->settings.listen;
+        const bool v6 = ep.host.find(':') != std::string::npos;
+        listening.reset(::socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+        if (!listening) throw std::runtime_error(std::string("DICOM socket: ") + std::strerror(errno));
+        const int one = 1;
+        ::setsockopt(listening.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        int rc = -1;
+        if (v6) {
+            sockaddr_in6 a{};
+            a.sin6_family = AF_INET6;
+            a.sin6_port = htons(ep.port);
+            inet_pton(AF_INET6, ep.host.c_str(), &a.sin6_addr);
+            rc = ::bind(listening.get(), reinterpret_cast<sockaddr*>(&a), sizeof a);
+        } else {
+            sockaddr_in a{};
+            a.sin_family = AF_INET;
+            a.sin_port = htons(ep.port);
+            inet_pton(AF_INET, ep.host.c_str(), &a.sin_addr);
+            rc = ::bind(listening.get(), reinterpret_cast<sockaddr*>(&a), sizeof a);
+        }
+        if (rc != 0 || ::listen(listening.get(), 64) != 0)
+            throw std::runtime_error("cannot listen for DICOM on " + ep.toString() + ": " + std::strerror(errno));
+    }
+    sockaddr_storage bound{};
+    socklen_t len = sizeof bound;
+    ::getsockname(listening.get(), reinterpret_cast<sockaddr*>(&bound), &len);
+    impl_->boundPort = ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
+                                                         : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+
+    // DCMTK binds every address and has no option to choose one. It is given an
+    // ephemeral port, and its listening socket is then replaced by ours, bound
+    // to the configured address (or passed by systemd).
+    OFCondition cond = ASC_initializeNetwork(NET_ACCEPTOR, 0, static_cast<int>(impl_->settings.acseTimeoutSeconds),
+                                             &impl_->net);
+    if (cond.bad()) throw std::runtime_error(std::string("DICOM network: ") + cond.text());
+    auto* key = reinterpret_cast<PRIVATE_NETWORKKEY*>(impl_->net->network);
+    ::close(key->networkSpecific.TCP.listenSocket);
+    key->networkSpecific.TCP.listenSocket = listening.release();
+    key->networkSpecific.TCP.port = impl_->boundPort;
+    impl_->acceptor = std::thread([this] { impl_->acceptLoop(); });
+}
+
+void DicomService::stop() {
+    if (!impl_ || impl_->net == nullptr) return;
+    impl_->stopping = true;
+    if (impl_->acceptor.joinable()) impl_->acceptor.join();
+    std::list<Impl::Worker> workers;
+    {
+        std::lock_guard lock(impl_->mutex);
+        // Cut open associations: their reads fail and DCMTK ends them.
+        for (int s : impl_->liveSockets) ::shutdown(s, SHUT_RDWR);
+        workers.swap(impl_->workers);
+    }
+    for (auto& w : workers)
+        if (w.thread.joinable()) w.thread.join();
+    ASC_dropNetwork(&impl_->net);
+    impl_->net = nullptr;
+}
+
+std::uint16_t DicomService::port() const noexcept { return impl_->boundPort; }
+
+}  // namespace sealport::ingest

@@ -1,0 +1,133 @@
+#include "sealport/ingest/pipeline.hpp"
+
+#include "sealport/core/log.hpp"
+#include "sealport/ingest/instance.hpp"
+
+namespace sealport::ingest {
+
+std::string_view toString(StoreStatus s) noexcept {
+    switch (s) {
+        case StoreStatus::stored: return "stored";
+        case StoreStatus::duplicate: return "duplicate";
+        case StoreStatus::conflict: return "conflict";
+        case StoreStatus::rejected: return "rejected";
+        case StoreStatus::out_of_resources: return "out_of_resources";
+        case StoreStatus::failed: return "failed";
+    }
+    return "failed";
+}
+
+std::uint16_t cstoreStatus(StoreStatus s) noexcept {
+    switch (s) {
+        case StoreStatus::stored:
+        case StoreStatus::duplicate: return 0x0000;            // Success
+        case StoreStatus::conflict: return 0xC011;             // Cannot understand: UID already holds other bytes
+        case StoreStatus::rejected: return 0xC000;             // Cannot understand
+        case StoreStatus::out_of_resources: return 0xA700;     // Refused: out of resources
+        case StoreStatus::failed: return 0xA701;               // Refused: out of resources (unable to store)
+    }
+    return 0xA701;
+}
+
+IngestPipeline::IngestPipeline(state::Connection& connection, state::BlobStore& blobs,
+                               const core::Clock& clock, std::size_t maxObjectBytes)
+    : conn_(connection), blobs_(blobs), clock_(clock), maxObjectBytes_(maxObjectBytes) {}
+
+StoreResult IngestPipeline::store(std::span<const std::uint8_t> part10, const std::string& source,
+                                  const state::Actor& actor) {
+    StoreResult r;
+    auto parsed = parseInstance(part10, maxObjectBytes_);
+    if (const auto* rej = std::get_if<Rejection>(&parsed)) {
+        r.status = StoreStatus::rejected;
+        r.detail = std::string(toString(rej->reason)) + ": " + rej->detail;
+        audit(actor, r, source);
+        return r;
+    }
+    const InstanceFields& f = std::get<InstanceFields>(parsed);
+    r.sopInstanceUid = f.sopInstanceUid;
+    r.studyUid = f.studyUid;
+
+    auto put = blobs_.put(part10);
+    if (const auto* fail = std::get_if<state::BlobFailure>(&put)) {
+        r.status = fail->kind == state::BlobFailure::Kind::no_space ? StoreStatus::out_of_resources
+                                                                    : StoreStatus::failed;
+        r.detail = fail->detail;
+        audit(actor, r, source);
+        return r;
+    }
+    const state::StoredBlob& blob = std::get<state::StoredBlob>(put);
+
+    state::CatalogueEntry e;
+    e.patientId = f.patientId;
+    e.patientName = f.patientName;
+    e.birthDate = f.birthDate;
+    e.sex = f.sex;
+    e.studyUid = f.studyUid;
+    e.studyDate = f.studyDate;
+    e.studyTime = f.studyTime;
+    e.studyDescription = f.studyDescription;
+    e.accessionNumber = f.accessionNumber;
+    e.referringPhysician = f.referringPhysician;
+    e.seriesUid = f.seriesUid;
+    e.seriesNumber = f.seriesNumber;
+    e.modality = f.modality;
+    e.seriesDescription = f.seriesDescription;
+    e.sopClassUid = f.sopClassUid;
+    e.sopInstanceUid = f.sopInstanceUid;
+    e.instanceNumber = f.instanceNumber;
+    e.transferSyntaxUid = f.transferSyntaxUid;
+    e.size = part10.size();
+    e.sha256 = blob.sha256;
+    e.datasetSha256 = f.datasetSha256;
+    e.blobId = blob.id;
+    e.source = source;
+    e.receivedAt = core::formatUtc(clock_.now());
+
+    try {
+        switch (conn_.catalogue.add(e)) {
+            case state::AddOutcome::added:
+                r.status = StoreStatus::stored;
+                return r;
+            case state::AddOutcome::duplicate:
+                blobs_.remove(blob.id);
+                r.status = StoreStatus::duplicate;
+                r.detail = "already stored with the same content";
+                return r;
+            case state::AddOutcome::conflict:
+                blobs_.remove(blob.id);
+                r.status = StoreStatus::conflict;
+                r.detail = "SOP Instance UID already stored with different content; nothing overwritten";
+                audit(actor, r, source);
+                return r;
+        }
+    } catch (const state::DbError& err) {
+        blobs_.remove(blob.id);
+        r.status = err.code() == SQLITE_FULL ? StoreStatus::out_of_resources : StoreStatus::failed;
+        r.detail = std::string("catalogue: ") + err.what();
+    } catch (const std::exception& err) {
+        blobs_.remove(blob.id);
+        r.status = StoreStatus::failed;
+        r.detail = std::string("catalogue: ") + err.what();
+    }
+    audit(actor, r, source);
+    return r;
+}
+
+void IngestPipeline::audit(const state::Actor& actor, const StoreResult& r, const std::string& source) {
+    try {
+        conn_.audit.append(actor, "ingest.store", r.sopInstanceUid.empty() ? "-" : r.sopInstanceUid,
+                           r.status == StoreStatus::rejected || r.status == StoreStatus::conflict
+                               ? state::Outcome::refused
+                               : state::Outcome::failure,
+                           {{"status", toString(r.status)},
+                            {"detail", r.detail},
+                            {"source", source},
+                            {"study_uid", r.studyUid},
+                            {"dimse_status", cstoreStatus(r.status)}});
+    } catch (const std::exception& e) {
+        // The disk may be the reason we are here; the journal still hears of it.
+        core::log::error("ingest: could not audit a " + std::string(toString(r.status)) + " store: " + e.what());
+    }
+}
+
+}  // namespace sealport::ingest
