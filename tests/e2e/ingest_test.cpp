@@ -6,6 +6,7 @@
 
 #include <catch2/catch.hpp>
 #include <fstream>
+#include <thread>
 #include <nlohmann/json.hpp>
 
 #include "harness.hpp"
@@ -327,5 +328,28 @@ TEST_CASE("C-ECHO is answered") {
                                std::to_string(dicomPort(d))},
                               {"TCP_NODELAY=1"});
     CHECK(r.exitCode == 0);
+    CHECK(d.terminate() == 0);
+}
+
+TEST_CASE("eight associations at once are all stored, and the audit chain stays one verifiable chain") {
+    Daemon d(kConfig);
+    d.startAndWaitReady();
+    const auto port = dicomPort(d);
+    constexpr int kSenders = 8;
+    for (int i = 0; i < kSenders; ++i)
+        generate(d.dir() / ("s" + std::to_string(i)), {"--seed", std::to_string(200 + i), "--series", "CT:6:64x64"});
+    std::vector<std::thread> threads;
+    std::vector<int> codes(kSenders, -1);
+    for (int i = 0; i < kSenders; ++i)
+        threads.emplace_back([&, i] { codes[static_cast<std::size_t>(i)] = storescu(port, "MODALITY1", d.dir() / ("s" + std::to_string(i))).exitCode; });
+    for (auto& t : threads) t.join();
+    for (int c : codes) CHECK(c == 0);
+    const json studies = jsonOf(d.ctl({"studies", "--json"})).at("studies");
+    CHECK(studies.size() == kSenders);
+    for (const auto& s : studies) CHECK(s.at("instances") == 6);
+    CHECK(d.auditEntries("dicom.association").size() == kSenders);
+    const json v = jsonOf(d.ctl({"audit", "verify", "--json"}));
+    CHECK(v.at("ok") == true);
+    CHECK(v.at("entries").get<int>() >= kSenders + 3);
     CHECK(d.terminate() == 0);
 }
