@@ -34,8 +34,12 @@ struct ControlServer::Impl : std::enable_shared_from_this<ControlServer::Impl> {
     CommandRegistry& commands;
     unsigned active = 0;
     std::atomic<bool> cancelled{false};
+    struct Background {
+        std::thread thread;
+        std::shared_ptr<std::atomic<bool>> done = std::make_shared<std::atomic<bool>>(false);
+    };
     std::mutex backgroundMutex;
-    std::list<std::thread> background;
+    std::list<Background> background;
 };
 
 namespace {
@@ -147,7 +151,14 @@ private:
 void ControlServer::Impl::runBackground(std::function<nlohmann::json(const std::atomic<bool>&)> work,
                                         std::function<void(nlohmann::json)> done) {
     std::lock_guard lock(backgroundMutex);
-    background.emplace_back([this, work = std::move(work), done = std::move(done)] {
+    // Threads that have finished are joined as new ones start.
+    background.remove_if([](Background& b) {
+        if (!b.done->load()) return false;
+        b.thread.join();
+        return true;
+    });
+    Background& b = background.emplace_back();
+    b.thread = std::thread([this, work = std::move(work), reply = std::move(done), finished = b.done] {
         nlohmann::json r;
         try {
             r = work(cancelled);
@@ -156,19 +167,20 @@ void ControlServer::Impl::runBackground(std::function<nlohmann::json(const std::
             core::log::error("background command failed [" + id + "]: " + e.what());
             r = errorResponse(ErrorKind::internal, "internal error", id);
         }
-        done(std::move(r));
+        reply(std::move(r));
+        finished->store(true);
     });
 }
 
 void ControlServer::Impl::joinBackground() {
     cancelled = true;
-    std::list<std::thread> threads;
+    std::list<Background> threads;
     {
         std::lock_guard lock(backgroundMutex);
         threads.swap(background);
     }
     for (auto& t : threads)
-        if (t.joinable()) t.join();
+        if (t.thread.joinable()) t.thread.join();
 }
 
 void ControlServer::Impl::accept() {
