@@ -3,10 +3,8 @@
 #include <zlib.h>
 
 #include <algorithm>
-#include <array>
 #include <cstdio>
 #include <cstring>
-#include <limits>
 #include <memory>
 #include <string_view>
 #include <vector>
@@ -89,7 +87,6 @@ std::string trimUidPadding(std::span<const std::uint8_t> value) {
     return std::string(reinterpret_cast<const char*>(value.data()), n);
 }
 
-
 // ---------------------------------------------------------------------------
 // Byte sources for the dataset walk: the dataset as it lies in memory, or the
 // inflated stream of a deflated dataset (inflated in pieces, never whole).
@@ -112,6 +109,7 @@ public:
 
     bool read(std::span<std::uint8_t> out) override {
         if (out.size() > data_.size() - pos_) return false;
+        if (out.empty()) return true;
         std::memcpy(out.data(), data_.data() + pos_, out.size());
         pos_ += out.size();
         return true;
@@ -141,8 +139,7 @@ class InflateSource final : public ByteSource {
 public:
     InflateSource(std::span<const std::uint8_t> compressed, std::uint64_t maxInflated)
         : in_(compressed), maxInflated_(maxInflated) {
-        auto stream = std::make_unique<z_stream>();
-        std::memset(stream.get(), 0, sizeof(z_stream));
+        auto stream = std::make_unique<z_stream>();  // zeroed: zlib's default allocator
         // Negative window bits: raw deflate without zlib header, as PS3.5 A.5 specifies.
         if (inflateInit2(stream.get(), -MAX_WBITS) != Z_OK) {
             failure_ = reject(RejectReason::malformed, "cannot start inflating the deflated dataset");

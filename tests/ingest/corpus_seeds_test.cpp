@@ -17,11 +17,6 @@ using namespace sealport::ingest::test;
 
 namespace {
 
-std::size_t metaEnd(const Bytes& b) {
-    const std::uint32_t gl = b[140] | (b[141] << 8) | (b[142] << 16) | (static_cast<std::uint32_t>(b[143]) << 24);
-    return 144 + gl;
-}
-
 ObjectSpec small() {
     ObjectSpec s;
     s.rows = s.columns = 2;

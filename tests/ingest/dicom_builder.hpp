@@ -211,6 +211,21 @@ inline Bytes fromHex(std::string_view hex) {
 
 inline std::string asString(const Bytes& b) { return std::string(b.begin(), b.end()); }
 
+inline std::uint32_t load32le(const Bytes& b, std::size_t at) {
+    return static_cast<std::uint32_t>(b.at(at)) | (static_cast<std::uint32_t>(b.at(at + 1)) << 8) |
+           (static_cast<std::uint32_t>(b.at(at + 2)) << 16) |
+           (static_cast<std::uint32_t>(b.at(at + 3)) << 24);
+}
+
+// Where the dataset starts in an object DCMTK wrote: from the group length it
+// puts (correctly) in (0002,0000), the first element after "DICM". Computed
+// here without the library's own walk.
+inline std::size_t metaEnd(const Bytes& b) {
+    if (b.size() < 144 || b[132] != 0x02 || b[133] != 0x00 || b[134] != 0x00 || b[135] != 0x00)
+        throw std::runtime_error("no (0002,0000) after DICM");
+    return 144 + load32le(b, 140);
+}
+
 // Offset of the first occurrence of `needle` at or after `from`; throws when absent.
 inline std::size_t find(const Bytes& haystack, std::span<const std::uint8_t> needle, std::size_t from = 0) {
     const auto it = std::search(haystack.begin() + static_cast<std::ptrdiff_t>(from), haystack.end(),

@@ -1,7 +1,7 @@
 #include <atomic>
-#include <set>
 #include <chrono>
 #include <iostream>
+#include <set>
 #include <thread>
 
 #include "ingest_test_support.hpp"
@@ -13,18 +13,8 @@ using sealport::core::sha256;
 
 namespace {
 
-// Where the dataset starts, from the group length DCMTK wrote (correctly) into
-// (0002,0000) right after "DICM": computed here without the library's walk.
-std::size_t metaEndFromGroupLength(const Bytes& b) {
-    REQUIRE(b.size() > 144);
-    REQUIRE(b[132] == 0x02);
-    REQUIRE(b[134] == 0x00);
-    const std::uint32_t gl = b[140] | (b[141] << 8) | (b[142] << 16) | (static_cast<std::uint32_t>(b[143]) << 24);
-    return 144 + gl;
-}
-
 std::span<const std::uint8_t> datasetOf(const Bytes& b) {
-    return std::span<const std::uint8_t>(b).subspan(metaEndFromGroupLength(b));
+    return std::span<const std::uint8_t>(b).subspan(metaEnd(b));
 }
 
 }  // namespace
@@ -130,7 +120,7 @@ TEST_CASE("a File Meta group length that lies or is missing does not move the da
           "[instance][meta]") {
     const Bytes original = makePart10();
     const InstanceFields reference = accepted(parse(original));
-    const std::uint32_t gl = static_cast<std::uint32_t>(metaEndFromGroupLength(original) - 144);
+    const std::uint32_t gl = static_cast<std::uint32_t>(metaEnd(original) - 144);
 
     const auto withGroupLength = [&](std::uint32_t value) {
         Bytes b = original;

@@ -15,10 +15,6 @@ namespace {
 
 const ObjectSpec kSpec;
 
-std::size_t metaEnd(const Bytes& b) {
-    const std::uint32_t gl = b[140] | (b[141] << 8) | (b[142] << 16) | (static_cast<std::uint32_t>(b[143]) << 24);
-    return 144 + gl;
-}
 
 Bytes valid() { return makePart10(kSpec); }
 

@@ -8,11 +8,6 @@ using namespace sealport::ingest::test;
 
 namespace {
 
-std::size_t metaEnd(const Bytes& b) {
-    const std::uint32_t gl = b[140] | (b[141] << 8) | (b[142] << 16) | (static_cast<std::uint32_t>(b[143]) << 24);
-    return 144 + gl;
-}
-
 Bytes prefix(const Bytes& b, std::size_t n) {
     return Bytes(b.begin(), b.begin() + static_cast<std::ptrdiff_t>(n));
 }
@@ -20,23 +15,20 @@ Bytes prefix(const Bytes& b, std::size_t n) {
 // Implicit VR LE object with (gggg,eeee) holding `depth` nested items of
 // *defined* length: no delimiters, so only the lengths say where each ends.
 Bytes definedLengthNest(std::uint16_t group, std::uint16_t element, std::size_t depth) {
-    Bytes content;
-    for (std::size_t i = 0; i < depth; ++i) {
-        Bytes level;
-        put16le(level, group);
-        put16le(level, element);
-        put32le(level, static_cast<std::uint32_t>(content.size() + 8));
-        put16le(level, 0xFFFE);
-        put16le(level, 0xE000);
-        put32le(level, static_cast<std::uint32_t>(content.size()));
-        level.insert(level.end(), content.begin(), content.end());
-        content = std::move(level);
-    }
     const std::string_view sopClass = UID_ComprehensiveSRStorage;
     Bytes b = handMadeMeta(sopClass, "2.25.9", "1.2.840.10008.1.2");
     implicitRequiredUidsHead(b, sopClass, "2.25.9");
     implicitRequiredUidsTail(b);
-    b.insert(b.end(), content.begin(), content.end());
+    // Each level is 16 bytes of headers: the element (8) and its item (8).
+    for (std::size_t i = 0; i < depth; ++i) {
+        const auto inner = static_cast<std::uint32_t>(16 * (depth - i - 1));
+        put16le(b, group);
+        put16le(b, element);
+        put32le(b, inner + 8);
+        put16le(b, 0xFFFE);
+        put16le(b, 0xE000);
+        put32le(b, inner);
+    }
     return b;
 }
 
