@@ -15,7 +15,7 @@
 namespace sealport::state {
 namespace {
 
-constexpr char kMagic[8] = {'S', 'P', 'B', 'L', 'O', 'B', '0', '1'};
+constexpr std::array<std::uint8_t, 8> kMagic = {'S', 'P', 'B', 'L', 'O', 'B', '0', '1'};
 constexpr std::size_t kTag = 16;
 constexpr std::size_t kNonce = 12;
 
@@ -74,7 +74,9 @@ core::Bytes chunkAad(const std::string& id, std::uint64_t index, bool final) {
 
 core::Bytes headerAad(const std::string& id, std::uint64_t size, std::uint32_t chunk,
                       std::span<const std::uint8_t> prefix) {
-    core::Bytes aad(kMagic, kMagic + 8);
+    core::Bytes aad;
+    aad.reserve(kMagic.size() + id.size() + 16);
+    aad.insert(aad.end(), kMagic.begin(), kMagic.end());
     aad.insert(aad.end(), id.begin(), id.end());
     putU64(aad, size);
     putU32(aad, chunk);
@@ -132,7 +134,7 @@ BlobResult<StoredBlob> BlobStore::put(std::span<const std::uint8_t> data) {
     core::randomBytes(keyNonce);
     core::randomBytes(prefix);
 
-    core::Bytes header(kMagic, kMagic + 8);
+    core::Bytes header(kMagic.begin(), kMagic.end());
     header.insert(header.end(), keyNonce.begin(), keyNonce.end());
     std::array<std::uint8_t, 32> wrapped{};
     std::array<std::uint8_t, kTag> keyTag{};
@@ -213,7 +215,7 @@ std::optional<std::uint64_t> BlobStore::plaintextSize(const std::string& id) con
     core::UniqueFd fd(::open(pathOf(id).c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
     if (!fd) return std::nullopt;
     std::uint8_t h[kBlobHeaderSize];
-    if (core::readAll(fd.get(), h) != kBlobHeaderSize || std::memcmp(h, kMagic, 8) != 0) return std::nullopt;
+    if (core::readAll(fd.get(), h) != kBlobHeaderSize || std::memcmp(h, kMagic.data(), kMagic.size()) != 0) return std::nullopt;
     return getU64(h + 68);
 }
 
@@ -229,7 +231,7 @@ std::optional<BlobFailure> BlobStore::read(
     struct stat st{};
     if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) return failure(BlobFailure::Kind::corrupt, "not a file");
     std::uint8_t h[kBlobHeaderSize];
-    if (core::readAll(fd.get(), h) != kBlobHeaderSize || std::memcmp(h, kMagic, 8) != 0)
+    if (core::readAll(fd.get(), h) != kBlobHeaderSize || std::memcmp(h, kMagic.data(), kMagic.size()) != 0)
         return failure(BlobFailure::Kind::corrupt, "blob " + id + " has no valid header");
     const std::uint8_t* keyNonce = h + 8;
     const std::uint8_t* wrapped = h + 20;
