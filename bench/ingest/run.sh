@@ -1,0 +1,388 @@
+#!/usr/bin/env bash
+# DICOM ingest benchmark (issue 4): the same synthetic study, sent with DCMTK's
+# storescu over loopback, to sealportd and to the anchors (DCMTK storescp,
+# plain and bit-preserving, and Orthanc). Wall time of the whole send, images/s,
+# MB/s, server CPU time and peak RSS; the median of --runs rounds, peers
+# interleaved within each round. See bench/ingest/README.md and
+# docs/performance.md. Run by hand; not a test.
+set -euo pipefail
+
+top="$(cd "$(dirname "$0")/../.." && pwd)"
+build="$top/build-bench"
+work="$top/var/bench-ingest"
+runs=3
+images=1000
+size=512x512
+seed=1
+peers="sealportd storescp storescp-B orthanc"
+quiet_pct=25      # wait until the machine is at most this busy before each run
+quiet_wait=600    # ... for at most this many seconds (0: do not wait)
+
+usage() {
+  cat <<EOF
+usage: bench/ingest/run.sh [options]
+
+  --build DIR        sealport build with bin/sealportd, bin/sealportctl and
+                     bin/sealport-gen-study (default: build-bench/, configured
+                     RelWithDebInfo and built if missing)
+  --work DIR         studies, state and results (default: var/bench-ingest/);
+                     put it on the disk you want to measure
+  --runs N           rounds; the median is reported (default: $runs)
+  --images N         images in the CT series (default: $images)
+  --size RxC         image size (default: $size; 16-bit CT, explicit VR LE)
+  --peers LIST       space- or comma-separated, in this order each round
+                     (default: "$peers")
+  --quiet-pct P      before each run, wait until the CPUs are at most P% busy
+                     (default: $quiet_pct); the busy figure is recorded
+  --quiet-wait S     wait at most S seconds for that (default: $quiet_wait; 0: never wait)
+
+Peers: sealportd (encrypted blobs, SQLCipher catalogue, fsync of each blob and
+commit), storescp (DCMTK, plain files, no fsync), storescp-B (storescp +B,
+bit-preserving), orthanc (Debian's Orthanc; installed with apt-get when run
+as root and missing). Diagnostic, not in the default list: sealportd-tmpfs
+(sealportd with its state in /dev/shm: what is left without disk I/O).
+Results: WORK/results.tsv (every run) and WORK/results.md (the medians, and
+the fsync latency of the work dir's disk), also printed.
+EOF
+}
+
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --build) build="$2"; shift 2 ;;
+    --work) work="$2"; shift 2 ;;
+    --runs) runs="$2"; shift 2 ;;
+    --images) images="$2"; shift 2 ;;
+    --size) size="$2"; shift 2 ;;
+    --peers) peers="${2//,/ }"; shift 2 ;;
+    --quiet-pct) quiet_pct="$2"; shift 2 ;;
+    --quiet-wait) quiet_wait="$2"; shift 2 ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "run.sh: unknown option $1" >&2; usage >&2; exit 64 ;;
+  esac
+done
+case "$build" in /*) ;; *) build="$PWD/$build" ;; esac
+case "$work" in /*) ;; *) work="$PWD/$work" ;; esac
+
+log() { echo "bench: $*" >&2; }
+die() { echo "bench: $*" >&2; exit 1; }
+
+# Nagle's algorithm stalls every C-STORE response by 40 ms (platform.md): both
+# ends read TCP_NODELAY from the environment (sealportd also sets it itself).
+export TCP_NODELAY=1
+umask 077
+
+# --- tools ---------------------------------------------------------------
+
+if [ ! -x "$build/bin/sealportd" ] || [ ! -x "$build/bin/sealportctl" ] ||
+   [ ! -x "$build/bin/sealport-gen-study" ]; then
+  log "building sealportd, sealportctl, sealport-gen-study (RelWithDebInfo) in $build"
+  cmake -S "$top" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSEALPORT_BUILD_TESTS=OFF >/dev/null
+  ninja -C "$build" sealportd sealportctl sealport_gen_study >/dev/null
+fi
+build_type="$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$build/CMakeCache.txt" 2>/dev/null || true)"
+case "$build_type" in
+  RelWithDebInfo|Release) ;;
+  *) log "warning: $build is a '${build_type:-unknown}' build; the figures are for RelWithDebInfo" ;;
+esac
+sealportd="$build/bin/sealportd"
+sealportctl="$build/bin/sealportctl"
+gen="$build/bin/sealport-gen-study"
+
+command -v storescu >/dev/null || die "storescu not found (Debian package dcmtk; scripts/install-deps installs it)"
+for p in $peers; do
+  case "$p" in
+    sealportd|sealportd-tmpfs) ;;
+    storescp|storescp-B) command -v storescp >/dev/null || die "storescp not found (Debian package dcmtk)" ;;
+    orthanc)
+      if ! command -v Orthanc >/dev/null; then
+        [ "$(id -u)" -eq 0 ] || die "Orthanc not found: as root, apt-get install -y orthanc (or leave orthanc out of --peers)"
+        log "installing Debian's orthanc (apt-get)"
+        # Debian's package enables a system service (port 4242/8042); this
+        # benchmark never uses it and starts its own instance below.
+        DEBIAN_FRONTEND=noninteractive apt-get install -y orthanc >/dev/null ||
+          { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y orthanc >/dev/null; }
+      fi ;;
+    *) die "unknown peer '$p' (sealportd sealportd-tmpfs storescp storescp-B orthanc)" ;;
+  esac
+done
+
+# --- helpers -------------------------------------------------------------
+
+# A TCP port nobody listens on (a race with other programs is possible but
+# harmless: the server then fails to start and the run stops).
+free_port() {
+  local p
+  while :; do
+    p=$((20000 + RANDOM % 30000))
+    ss -ltnH "sport = :$p" 2>/dev/null | grep -q . || { echo "$p"; return; }
+  done
+}
+
+wait_port() {  # port pid
+  for _ in $(seq 1 300); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    kill -0 "$2" 2>/dev/null || return 1
+    sleep 0.1
+  done
+  return 1
+}
+
+# Percentage of CPU time not idle over one second, all CPUs.
+cpu_busy() {
+  local a b
+  a=($(head -n1 /proc/stat)); sleep 1; b=($(head -n1 /proc/stat))
+  local total=0 idle i
+  for i in 1 2 3 4 5 6 7 8; do total=$((total + b[i] - a[i])); done
+  idle=$(( (b[4] - a[4]) + (b[5] - a[5]) ))
+  echo $(( total > 0 ? 100 * (total - idle) / total : 0 ))
+}
+
+# Waits (up to quiet_wait seconds) for other work on the machine to calm down,
+# so that a compile elsewhere does not land in one peer's run only.
+wait_quiet() {
+  local busy start
+  start=$(date +%s)
+  busy=$(cpu_busy)
+  while [ "$busy" -gt "$quiet_pct" ] && [ $(( $(date +%s) - start )) -lt "$quiet_wait" ]; do
+    sleep 4
+    busy=$(cpu_busy)
+  done
+  echo "$busy"
+}
+
+cpu_ms() { awk '{ printf "%d", ($14 + $15) * 1000 / '"$(getconf CLK_TCK)"' }' "/proc/$1/stat"; }
+hwm_kb() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status"; }
+
+stop_pid() {
+  kill -TERM "$1" 2>/dev/null || true
+  for _ in $(seq 1 100); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$1" 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
+}
+
+count_files() { find "$1" -type f ! -name '.*' 2>/dev/null | wc -l; }
+
+# --- the study -----------------------------------------------------------
+
+mkdir -p "$work"
+chmod 700 "$work"
+study="$work/study-ct-$images-$size-seed$seed"
+if [ ! -f "$study.json" ]; then
+  rm -rf "$study"
+  log "generating $images CT images of $size (seed $seed) in $study"
+  "$gen" --out "$study" --series "CT:$images:$size" --seed "$seed" > "$study.json.tmp"
+  mv "$study.json.tmp" "$study.json"
+fi
+bytes=$(find "$study" -type f -name '*.dcm' -printf '%s\n' | awk '{ s += $1 } END { printf "%d", s }')
+nfiles=$(find "$study" -type f -name '*.dcm' | wc -l)
+[ "$nfiles" -eq "$images" ] || die "$study holds $nfiles files, not $images"
+
+runs_dir="$work/runs"
+rm -rf "$runs_dir"
+mkdir -p "$runs_dir"
+results="$work/results.tsv"
+printf 'peer\tround\twall_ms\timages\tbytes\tserver_cpu_ms\tpeak_rss_kb\tbusy_before_pct\n' > "$results"
+
+# --- one run ---------------------------------------------------------------
+
+server_pid=""
+cleanup() { [ -n "$server_pid" ] && stop_pid "$server_pid"; true; }
+trap cleanup EXIT
+
+start_sealportd() {  # dir state-dir -> sets server_pid, port, aec
+  local d="$1" state="$2"
+  [ -f "$work/master.key" ] || "$sealportd" --generate-key "$work/master.key" >/dev/null
+  cat > "$d/sealport.toml" <<TOML
+state_dir = "$state"
+key_file = "$work/master.key"
+
+[control]
+socket = "$d/control.sock"
+
+[dicom]
+listen = "127.0.0.1:0"
+ae_title = "SEALPORT"
+allowed_calling_aes = ["BENCH"]
+
+[roles]
+security = ["uid:$(id -u)"]
+operator = ["uid:$(id -u)"]
+auditor = ["uid:$(id -u)"]
+TOML
+  "$sealportd" --config "$d/sealport.toml" --init >/dev/null
+  "$sealportd" --config "$d/sealport.toml" > "$d/server.log" 2>&1 &
+  server_pid=$!
+  local status=""
+  for _ in $(seq 1 100); do
+    status="$("$sealportctl" --socket "$d/control.sock" --json status 2>/dev/null)" && break
+    kill -0 "$server_pid" 2>/dev/null || die "sealportd did not start: $(tail -n 5 "$d/server.log")"
+    sleep 0.1
+  done
+  port="$(sed -n 's/.*"dicom_port":\([0-9]*\).*/\1/p' <<<"$status")"
+  [ -n "$port" ] || die "sealportd did not report dicom_port: $status"
+  aec=SEALPORT
+}
+
+start_storescp() {  # dir extra-args...
+  local d="$1"; shift
+  mkdir -p "$d/files"
+  port=$(free_port)
+  storescp "$@" -aet STORESCP -od "$d/files" "$port" > "$d/server.log" 2>&1 &
+  server_pid=$!
+  wait_port "$port" "$server_pid" || die "storescp did not start: $(tail -n 5 "$d/server.log")"
+  aec=STORESCP
+}
+
+start_orthanc() {
+  local d="$1"
+  port=$(free_port)
+  mkdir -p "$d/storage" "$d/index"
+  # Orthanc 1.10 has no option to bind its HTTP server to one address, so the
+  # HTTP server is off: nothing of it is needed here.
+  cat > "$d/orthanc.json" <<JSON
+{
+  "Name": "sealport-bench",
+  "DicomAet": "ORTHANC",
+  "DicomPort": $port,
+  "StorageDirectory": "$d/storage",
+  "IndexDirectory": "$d/index",
+  "HttpServerEnabled": false,
+  "RemoteAccessAllowed": false,
+  "AuthenticationEnabled": false,
+  "DicomCheckCalledAet": false,
+  "DicomAlwaysAllowStore": true,
+  "DicomAlwaysAllowEcho": true,
+  "Plugins": [],
+  "LuaScripts": []
+}
+JSON
+  Orthanc "$d/orthanc.json" > "$d/server.log" 2>&1 &
+  server_pid=$!
+  wait_port "$port" "$server_pid" || die "Orthanc did not start: $(tail -n 5 "$d/server.log")"
+  aec=ORTHANC
+}
+
+# sealportd-tmpfs keeps its state in memory, outside the work dir.
+state_dir_of() {  # peer dir
+  case "$1" in
+    sealportd-tmpfs) echo "/dev/shm/sealport-bench-$$" ;;
+    *) echo "$2/state" ;;
+  esac
+}
+
+stored_count() {  # peer dir
+  case "$1" in
+    sealportd|sealportd-tmpfs) count_files "$(state_dir_of "$1" "$2")/blobs" ;;
+    storescp|storescp-B) count_files "$2/files" ;;
+    orthanc) count_files "$2/storage" ;;
+  esac
+}
+
+run_one() {  # peer round
+  local peer="$1" round="$2" d="$runs_dir/$1-$2"
+  mkdir -p "$d"
+  # The previous run's files are deleted and everything dirty is written back
+  # before the clock starts: storescp leaves ~0.5 GB dirty in the page cache,
+  # which would otherwise be written during the next peer's run.
+  sync
+  cat "$study"/*/*.dcm > /dev/null  # the input is read from the page cache for every peer
+  local busy; busy=$(wait_quiet)
+  case "$peer" in
+    sealportd|sealportd-tmpfs)
+      rm -rf "$(state_dir_of "$peer" "$d")"
+      start_sealportd "$d" "$(state_dir_of "$peer" "$d")" ;;
+    storescp) start_storescp "$d" ;;
+    storescp-B) start_storescp "$d" +B ;;
+    orthanc) start_orthanc "$d" ;;
+  esac
+  local cpu0 t0 t1 cpu1 rss rc=0
+  cpu0=$(cpu_ms "$server_pid")
+  t0=$(date +%s%N)
+  storescu -aet BENCH -aec "$aec" +sd +r 127.0.0.1 "$port" "$study" > "$d/storescu.log" 2>&1 || rc=$?
+  t1=$(date +%s%N)
+  cpu1=$(cpu_ms "$server_pid")
+  rss=$(hwm_kb "$server_pid")
+  local stored; stored=$(stored_count "$peer" "$d")
+  stop_pid "$server_pid"; server_pid=""
+  [ "$rc" -eq 0 ] || die "$peer: storescu exited $rc: $(tail -n 5 "$d/storescu.log")"
+  [ "$stored" -eq "$images" ] || die "$peer: $stored of $images images stored (see $d)"
+  local wall_ms=$(( (t1 - t0) / 1000000 ))
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$peer" "$round" "$wall_ms" "$images" "$bytes" \
+    "$((cpu1 - cpu0))" "$rss" "$busy" >> "$results"
+  log "$(printf 'round %s %-10s %6d ms  %7.1f images/s  server CPU %5d ms  RSS %6d kB  (machine %s%% busy before)' \
+    "$round" "$peer" "$wall_ms" "$(awk -v n="$images" -v ms="$wall_ms" 'BEGIN { print n * 1000 / ms }')" \
+    "$((cpu1 - cpu0))" "$rss" "$busy")"
+  rm -rf "$d" "/dev/shm/sealport-bench-$$"
+}
+
+# The disk's own latency for what sealportd asks of it per object: fsync of a
+# new file of the study's average size, fsync of its directory after the
+# rename, and fdatasync of a small append (a WAL commit).
+fsync_probe() {
+  /usr/bin/python3 - "$work/fsync-probe" 300 "$((bytes / images))" <<'PY'
+import os, statistics, sys, time
+d, n, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+os.makedirs(d, exist_ok=True)
+data, page = os.urandom(size), os.urandom(12288)
+dfd = os.open(d, os.O_RDONLY | os.O_DIRECTORY)
+wal = os.open(os.path.join(d, "wal"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+t = {"file": [], "dir": [], "wal": []}
+for i in range(n):
+    tmp, fin = os.path.join(d, ".%d.tmp" % i), os.path.join(d, str(i))
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    os.write(fd, data)
+    a = time.perf_counter(); os.fsync(fd); t["file"].append(time.perf_counter() - a)
+    os.close(fd); os.rename(tmp, fin)
+    a = time.perf_counter(); os.fsync(dfd); t["dir"].append(time.perf_counter() - a)
+    os.write(wal, page)
+    a = time.perf_counter(); os.fdatasync(wal); t["wal"].append(time.perf_counter() - a)
+med = {k: statistics.median(v) * 1e3 for k, v in t.items()}
+print("fsync latency of this disk (median of %d): new %d-byte file %.2f ms, its directory %.2f ms, "
+      "12 KiB append fdatasync %.2f ms; sum %.2f ms per object"
+      % (n, size, med["file"], med["dir"], med["wal"], sum(med.values())))
+PY
+  rm -rf "$work/fsync-probe"
+}
+sync
+probe="$(fsync_probe 2>/dev/null || echo "fsync latency: not measured (/usr/bin/python3 missing)")"
+log "$probe"
+
+log "$images images, $bytes bytes ($(awk -v b="$bytes" 'BEGIN { printf "%.1f", b / 1e6 }') MB), $runs rounds: $peers"
+for round in $(seq 1 "$runs"); do
+  for peer in $peers; do run_one "$peer" "$round"; done
+done
+
+# --- summary ---------------------------------------------------------------
+
+{
+  echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ); $(nproc) CPUs ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)), $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), kernel $(uname -r)"
+  echo "work dir: $work ($(df -T "$work" | awk 'NR == 2 { print $2 " on " $1 }'))"
+  echo "sealportd: $build ($build_type); $(storescu --version | head -n1 | tr -d '$'); $(command -v Orthanc >/dev/null && Orthanc --version | head -n1)"
+  echo "study: $images CT images ${size}, 16-bit, explicit VR little endian, $bytes bytes; median of $runs runs"
+  echo "$probe"
+  echo
+  awk -F'\t' -v n="$images" -v b="$bytes" -v order="$peers" '
+    NR == 1 { next }
+    { wall[$1] = wall[$1] " " $3; cpu[$1] = cpu[$1] " " $6; rss[$1] = rss[$1] " " $7 }
+    function median(list,   a, k, i, j, t) {
+      k = split(list, a, " ")
+      for (i = 2; i <= k; i++) for (j = i; j > 1 && a[j - 1] + 0 > a[j] + 0; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
+      return k % 2 ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2
+    }
+    END {
+      np = split(order, peers, " ")
+      for (p = 1; p <= np; p++) { w[peers[p]] = median(wall[peers[p]]) }
+      print "| peer | wall (median) | images/s | MB/s | sealportd ÷ peer | server CPU per image | peak RSS |"
+      print "|---|---|---|---|---|---|---|"
+      for (p = 1; p <= np; p++) {
+        q = peers[p]
+        ratio = ("sealportd" in w) ? sprintf("%.2f×", w[q] / w["sealportd"]) : "-"
+        if (q == "sealportd") ratio = "1"
+        printf "| %s | %.2f s | %.0f | %.1f | %s | %.2f ms | %.0f MiB |\n", q, w[q] / 1000, n * 1000 / w[q],
+          b / 1e3 / w[q], ratio, median(cpu[q]) / n, median(rss[q]) / 1024
+      }
+    }' "$results"
+  echo
+  echo "MB = 10^6 bytes of Part 10 files. sealportd ÷ peer: the ratio of throughputs (peer wall ÷ sealportd wall);"
+  echo "above 1 means sealportd is faster. Server CPU: user + system time of the server process during the send."
+} | tee "$work/results.md"
