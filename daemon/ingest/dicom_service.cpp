@@ -40,65 +40,40 @@
 namespace sealport::ingest {
 namespace {
 
-// Transfer syntaxes accepted for every storage SOP class, in order of
-// preference. DCMTK picks, in each proposed presentation context, the first of
-// these the SCU offers. Objects are to be stored as the modality holds them, and
-// an SCU offers its object's own transfer syntax alongside uncompressed ones: so
-// compressed syntaxes come first (lossless before lossy), then uncompressed.
-// Preferring uncompressed would make the SCU decompress (transcode) before sending.
-const char* const kTransferSyntaxes[] = {
+constexpr int kRequestReadTimeoutSeconds = 5;
+
+// Transfer syntaxes accepted for storage. Objects are stored as the modality
+// sends them, so within a presentation context the SCU's own order decides
+// (an SCU proposes its object's syntax first) — among the lossless and
+// uncompressed syntaxes. A lossy syntax is accepted only when the context offers
+// nothing else: accepting it when the SCU also offered a lossless one could make
+// the SCU compress an original image lossily before sending it.
+const char* const kLosslessTransferSyntaxes[] = {
+    UID_LittleEndianExplicitTransferSyntax,
+    UID_LittleEndianImplicitTransferSyntax,
+    UID_BigEndianExplicitTransferSyntax,
+    UID_DeflatedExplicitVRLittleEndianTransferSyntax,
     UID_JPEGProcess14SV1TransferSyntax,
     UID_JPEGProcess14TransferSyntax,
     UID_JPEGLSLosslessTransferSyntax,
     UID_JPEG2000LosslessOnlyTransferSyntax,
     UID_RLELosslessTransferSyntax,
-    UID_DeflatedExplicitVRLittleEndianTransferSyntax,
+};
+const char* const kLossyTransferSyntaxes[] = {
     UID_JPEGProcess1TransferSyntax,
     UID_JPEGProcess2_4TransferSyntax,
     UID_JPEGLSLossyTransferSyntax,
     UID_JPEG2000TransferSyntax,
     UID_MPEG2MainProfileAtMainLevelTransferSyntax,
     UID_MPEG4HighProfileLevel4_1TransferSyntax,
-    UID_LittleEndianExplicitTransferSyntax,
-    UID_LittleEndianImplicitTransferSyntax,
-    UID_BigEndianExplicitTransferSyntax,
 };
+
+template <std::size_t N>
+bool listed(const char* const (&list)[N], const char* uid) {
+    return std::any_of(std::begin(list), std::end(list), [&](const char* u) { return std::strcmp(u, uid) == 0; });
+}
 
 std::string peerHost(const OFString& ip) { return std::string(ip.c_str()); }
-
-// DCMTK's SCP accepts at most 128 abstract syntaxes (presentation context list
-// entries) per profile, and DCMTK knows 186 storage SOP classes. The modalities
-// sealport is for come first; the rest of DCMTK's list fills the remaining
-// places, skipping retired classes. Verification takes the last place.
-const char* const kPreferredStorageClasses[] = {
-    UID_CTImageStorage, UID_EnhancedCTImageStorage, UID_MRImageStorage, UID_EnhancedMRImageStorage,
-    UID_EnhancedMRColorImageStorage, UID_ComputedRadiographyImageStorage,
-    UID_DigitalXRayImageStorageForPresentation, UID_DigitalXRayImageStorageForProcessing,
-    UID_DigitalMammographyXRayImageStorageForPresentation, UID_DigitalMammographyXRayImageStorageForProcessing,
-    UID_BreastTomosynthesisImageStorage, UID_UltrasoundImageStorage, UID_UltrasoundMultiframeImageStorage,
-    UID_EnhancedUSVolumeStorage, UID_NuclearMedicineImageStorage, UID_PositronEmissionTomographyImageStorage,
-    UID_EnhancedPETImageStorage, UID_XRayAngiographicImageStorage, UID_EnhancedXAImageStorage,
-    UID_XRayRadiofluoroscopicImageStorage, UID_EnhancedXRFImageStorage, UID_SecondaryCaptureImageStorage,
-    UID_MultiframeSingleBitSecondaryCaptureImageStorage, UID_MultiframeGrayscaleByteSecondaryCaptureImageStorage,
-    UID_MultiframeGrayscaleWordSecondaryCaptureImageStorage, UID_MultiframeTrueColorSecondaryCaptureImageStorage,
-    UID_SegmentationStorage, UID_BasicTextSRStorage, UID_EnhancedSRStorage, UID_ComprehensiveSRStorage,
-    UID_Comprehensive3DSRStorage, UID_XRayRadiationDoseSRStorage, UID_KeyObjectSelectionDocumentStorage,
-    UID_EncapsulatedPDFStorage, UID_GrayscaleSoftcopyPresentationStateStorage, UID_RTImageStorage,
-    UID_RTDoseStorage, UID_RTStructureSetStorage, UID_RTPlanStorage, UID_VLPhotographicImageStorage,
-    UID_VideoPhotographicImageStorage, UID_OphthalmicPhotography8BitImageStorage,
-};
-
-std::vector<std::string> storageClassesToAccept() {
-    std::vector<std::string> out(std::begin(kPreferredStorageClasses), std::end(kPreferredStorageClasses));
-    for (int i = 0; i < numberOfDcmAllStorageSOPClassUIDs && out.size() < 127; ++i) {
-        const std::string uid = dcmAllStorageSOPClassUIDs[i];
-        if (std::find(out.begin(), out.end(), uid) != out.end()) continue;
-        const char* name = dcmFindNameOfUID(uid.c_str(), "");
-        if (std::string(name).find("Retired") != std::string::npos) continue;
-        out.push_back(uid);
-    }
-    return out;
-}
 
 // A received object lives only in memory: a memfd that DCMTK writes through
 // /proc/self/fd, then mapped read-only for the pipeline.
@@ -163,6 +138,7 @@ struct DicomService::Impl {
     std::list<Worker> workers;
     std::set<int> liveSockets;
     std::atomic<unsigned> active{0};
+    std::unique_ptr<state::Connection> acceptConnection;  // audits refusals made on the accept thread
 };
 
 namespace {
@@ -180,13 +156,10 @@ public:
         setConnectionBlockingMode(DUL_NOBLOCK);
         setHostLookupEnabled(OFFalse);
         setProgressNotificationMode(OFFalse);
-        OFList<OFString> syntaxes;
-        for (const char* ts : kTransferSyntaxes) syntaxes.push_back(ts);
-        static const std::vector<std::string> classes = storageClassesToAccept();
-        for (const auto& uid : classes) {
-            const OFCondition c = addPresentationContext(uid.c_str(), syntaxes);
-            if (c.bad()) throw std::runtime_error(std::string("DICOM presentation context: ") + c.text());
-        }
+        // Presentation contexts are negotiated by negotiateAssociation() below:
+        // DCMTK's configuration holds at most 128 abstract syntaxes, fewer than
+        // the storage SOP classes it knows. Verification is configured so that
+        // DcmSCP answers C-ECHO.
         OFList<OFString> echo;
         echo.push_back(UID_LittleEndianExplicitTransferSyntax);
         echo.push_back(UID_LittleEndianImplicitTransferSyntax);
@@ -195,7 +168,44 @@ public:
     }
 
 protected:
+    // Every storage SOP class DCMTK knows (patient and non-patient objects) and
+    // Verification; each context gets the transfer syntax chosen as described
+    // at kLosslessTransferSyntaxes.
+    OFCondition negotiateAssociation() override {
+        T_ASC_Parameters* params = assoc_->params;
+        const int n = ASC_countPresentationContexts(params);
+        for (int i = 0; i < n; ++i) {
+            T_ASC_PresentationContext pc;
+            OFCondition c = ASC_getPresentationContext(params, i, &pc);
+            if (c.bad()) return c;
+            const bool echo = std::strcmp(pc.abstractSyntax, UID_VerificationSOPClass) == 0;
+            const bool storage = dcmIsaStorageSOPClassUID(pc.abstractSyntax, ESSC_All);
+            if (!echo && !storage) {
+                c = ASC_refusePresentationContext(params, pc.presentationContextID, ASC_P_ABSTRACTSYNTAXNOTSUPPORTED);
+                if (c.bad()) return c;
+                continue;
+            }
+            const char* chosen = nullptr;
+            for (int t = 0; t < pc.transferSyntaxCount && chosen == nullptr; ++t) {
+                const char* ts = pc.proposedTransferSyntaxes[t];
+                const bool uncompressed = std::strcmp(ts, UID_LittleEndianExplicitTransferSyntax) == 0 ||
+                                          std::strcmp(ts, UID_LittleEndianImplicitTransferSyntax) == 0;
+                if (echo ? uncompressed : listed(kLosslessTransferSyntaxes, ts)) chosen = ts;
+            }
+            for (int t = 0; t < pc.transferSyntaxCount && chosen == nullptr && storage; ++t)
+                if (listed(kLossyTransferSyntaxes, pc.proposedTransferSyntaxes[t])) chosen = pc.proposedTransferSyntaxes[t];
+            c = chosen != nullptr
+                    ? ASC_acceptPresentationContext(params, pc.presentationContextID, chosen)
+                    : ASC_refusePresentationContext(params, pc.presentationContextID, ASC_P_TRANSFERSYNTAXESNOTSUPPORTED);
+            if (c.bad()) return c;
+        }
+        if (ASC_countAcceptedPresentationContexts(params) == 0)
+            auditAssociation(state::Outcome::refused, "no presentation context could be accepted", "presentation-context");
+        return EC_Normal;
+    }
+
     OFBool checkCalledAETitleAccepted(const OFString& calledAE) override {
+        callingAe_ = getPeerAETitle().c_str();
         if (std::string(calledAE.c_str()) == service_.settings.aeTitle) return OFTrue;
         auditAssociation(state::Outcome::refused, "called AE title '" + std::string(calledAE.c_str()) +
                                                       "' is not this appliance's", "called-ae");
@@ -256,6 +266,8 @@ protected:
 
 public:
     void setSocket(int s) { socket_ = s; }
+    // DcmSCP keeps the association private; negotiateAssociation() needs its parameters.
+    void setAssociation(T_ASC_Association* a) { assoc_ = a; }
 
 private:
     policy::Decision decision() const {
@@ -286,6 +298,7 @@ private:
     }
 
     DicomService::Impl& service_;
+    T_ASC_Association* assoc_ = nullptr;
     std::unique_ptr<state::Connection> conn_;
     IngestPipeline pipeline_;
     std::string callingAe_;
@@ -314,6 +327,7 @@ void DicomService::Impl::runAssociation(T_ASC_Association* assoc, int socket) {
     try {
         StoreScp scp(*this, state.connect(clock));
         scp.setSocket(socket);
+        scp.setAssociation(assoc);
         scp.run(assoc);  // negotiates, serves, then drops and destroys the association
     } catch (const std::exception& e) {
         core::log::error(std::string("DICOM association failed: ") + e.what());
@@ -343,11 +357,22 @@ void DicomService::Impl::acceptLoop() {
         if (stopping.load() || active.load() >= settings.maxAssociations) {
             T_ASC_RejectParameters rej = {ASC_RESULT_REJECTEDTRANSIENT, ASC_SOURCE_SERVICEPROVIDER_PRESENTATION_RELATED,
                                           ASC_REASON_SP_PRES_LOCALLIMITEXCEEDED};
+            const std::string callingAe = assoc->params->DULparams.callingAPTitle;
+            const std::string peer = assoc->params->DULparams.callingPresentationAddress;
             ASC_rejectAssociation(assoc, &rej);
             ASC_dropAssociation(assoc);
             ASC_destroyAssociation(&assoc);
             core::log::warning("DICOM: association refused, " + std::to_string(settings.maxAssociations) +
                                " already open");
+            try {
+                acceptConnection->audit.append(
+                    state::Actor{std::nullopt, std::nullopt, "ae:" + callingAe}, "dicom.association",
+                    callingAe.empty() ? "-" : callingAe, state::Outcome::refused,
+                    {{"peer", peer}, {"rule", "association-limit"},
+                     {"reason", std::to_string(settings.maxAssociations) + " associations already open"}});
+            } catch (const std::exception& e) {
+                core::log::error(std::string("could not audit a refused association: ") + e.what());
+            }
             continue;
         }
         const int socket = associationSocket(assoc);
@@ -378,6 +403,9 @@ void DicomService::start(core::UniqueFd activated) {
     // Nagle's algorithm stalls every C-STORE response by 40 ms (platform.md).
     ::setenv("TCP_NODELAY", "1", 0);
     OFLog::configure(OFLogger::ERROR_LOG_LEVEL);
+    // No reverse DNS: addresses are audited as they are, and a slow resolver
+    // cannot stall the accept thread.
+    dcmDisableGethostbyaddr.set(OFTrue);
 
     core::UniqueFd listening = std::move(activated);
     if (!listening) {
@@ -413,13 +441,16 @@ void DicomService::start(core::UniqueFd activated) {
     // DCMTK binds every address and has no option to choose one. It is given an
     // ephemeral port, and its listening socket is then replaced by ours, bound
     // to the configured address (or passed by systemd).
-    OFCondition cond = ASC_initializeNetwork(NET_ACCEPTOR, 0, static_cast<int>(impl_->settings.acseTimeoutSeconds),
-                                             &impl_->net);
+    // The association request is read on the accept thread: a peer that
+    // connects and sends nothing holds it for this long (the associations'
+    // own ACSE timeout, later, is acseTimeoutSeconds).
+    OFCondition cond = ASC_initializeNetwork(NET_ACCEPTOR, 0, kRequestReadTimeoutSeconds, &impl_->net);
     if (cond.bad()) throw std::runtime_error(std::string("DICOM network: ") + cond.text());
     auto* key = reinterpret_cast<PRIVATE_NETWORKKEY*>(impl_->net->network);
     ::close(key->networkSpecific.TCP.listenSocket);
     key->networkSpecific.TCP.listenSocket = listening.release();
     key->networkSpecific.TCP.port = impl_->boundPort;
+    impl_->acceptConnection = impl_->state.connect(impl_->clock);
     impl_->acceptor = std::thread([this] { impl_->acceptLoop(); });
 }
 

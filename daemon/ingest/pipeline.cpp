@@ -47,7 +47,7 @@ StoreResult IngestPipeline::store(std::span<const std::uint8_t> part10, const st
     r.sopInstanceUid = f.sopInstanceUid;
     r.studyUid = f.studyUid;
 
-    auto put = blobs_.put(part10);
+    auto put = blobs_.put(part10, f.sha256);  // the digest parseInstance already took
     if (const auto* fail = std::get_if<state::BlobFailure>(&put)) {
         r.status = fail->kind == state::BlobFailure::Kind::no_space ? StoreStatus::out_of_resources
                                                                     : StoreStatus::failed;
@@ -96,7 +96,7 @@ StoreResult IngestPipeline::store(std::span<const std::uint8_t> part10, const st
             case state::AddOutcome::conflict:
                 blobs_.remove(blob.id);
                 r.status = StoreStatus::conflict;
-                r.detail = "SOP Instance UID already stored with different content; nothing overwritten";
+                r.detail = "a UID of this object (instance or series) already names other content; nothing overwritten";
                 audit(actor, r, source);
                 return r;
         }

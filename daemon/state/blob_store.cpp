@@ -119,13 +119,14 @@ std::filesystem::path BlobStore::pathOf(const std::string& id) const {
     return dir_ / id.substr(0, 2) / id;
 }
 
-BlobResult<StoredBlob> BlobStore::put(std::span<const std::uint8_t> data) {
+BlobResult<StoredBlob> BlobStore::put(std::span<const std::uint8_t> data,
+                                      std::optional<core::Sha256Digest> sha256) {
     std::uint8_t idBytes[16];
     core::randomBytes(idBytes);
     StoredBlob out;
     out.id = core::toHex(idBytes);
     out.size = data.size();
-    out.sha256 = core::sha256(data);
+    out.sha256 = sha256 ? *sha256 : core::sha256(data);
 
     core::SecretBytes dataKey(32);
     core::randomBytes(std::span<std::uint8_t>(dataKey.data(), dataKey.size()));
@@ -148,7 +149,13 @@ BlobResult<StoredBlob> BlobStore::put(std::span<const std::uint8_t> data) {
     header.insert(header.end(), prefix.begin(), prefix.end());
 
     const auto shard = dir_ / out.id.substr(0, 2);
-    if (::mkdir(shard.c_str(), 0700) != 0 && errno != EEXIST) return ioFailure("mkdir blob shard", errno);
+    {
+        std::lock_guard lock(shardsMutex_);
+        if (shards_.count(out.id.substr(0, 2)) == 0) {
+            if (::mkdir(shard.c_str(), 0700) != 0 && errno != EEXIST) return ioFailure("mkdir blob shard", errno);
+            shards_.insert(out.id.substr(0, 2));
+        }
+    }
     const auto finalPath = shard / out.id;
     const auto tmpPath = shard / ("." + out.id + ".tmp");
     core::UniqueFd fd(::open(tmpPath.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));

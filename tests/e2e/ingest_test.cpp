@@ -1,7 +1,10 @@
 // End-to-end ingest: the real sealportd, studies synthesized by
 // sealport-gen-study, sent by DCMTK's storescu over a real association on
 // loopback and imported with sealportctl import.
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include <catch2/catch.hpp>
@@ -351,5 +354,44 @@ TEST_CASE("eight associations at once are all stored, and the audit chain stays 
     const json v = jsonOf(d.ctl({"audit", "verify", "--json"}));
     CHECK(v.at("ok") == true);
     CHECK(v.at("entries").get<int>() >= kSenders + 3);
+    CHECK(d.terminate() == 0);
+}
+
+TEST_CASE("an SCU offering lossy JPEG next to uncompressed syntaxes is not invited to compress an original") {
+    Daemon d(kConfig);
+    d.startAndWaitReady();
+    const auto dir = d.dir() / "sc";
+    const json m = generate(dir, {"--seed", "12", "--series", "SC:2:64x64", "--transfer-syntax", "explicit"});
+    // -xy: storescu proposes JPEG baseline first, then the uncompressed syntaxes.
+    const auto r = storescu(dicomPort(d), "MODALITY1", dir, "-xy");
+    REQUIRE(r.exitCode == 0);
+    CHECK_THAT(r.err, !Catch::Contains("-> JPEG Baseline"));
+    StateView view(d);
+    for (const auto& inst : m.at("series")[0].at("instances")) {
+        const auto loc = view.st.catalogue().instance(inst.at("sop_instance_uid"));
+        REQUIRE(loc);
+        CHECK(loc->transferSyntaxUid == "1.2.840.10008.1.2.1");
+    }
+    CHECK(d.terminate() == 0);
+}
+
+TEST_CASE("a peer that connects and says nothing does not hold up other senders for long") {
+    Daemon d(kConfig);
+    d.startAndWaitReady();
+    const auto port = dicomPort(d);
+    const auto dir = d.dir() / "study";
+    generate(dir, {"--seed", "13", "--series", "CT:2:32x32"});
+    // A bare TCP connection, no A-ASSOCIATE-RQ.
+    const int idle = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::connect(idle, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    const auto t0 = std::chrono::steady_clock::now();
+    CHECK(storescu(port, "MODALITY1", dir).exitCode == 0);
+    const auto waited = std::chrono::steady_clock::now() - t0;
+    ::close(idle);
+    CHECK(waited < 10s);  // bounded by the 5 s request-read timeout, not the 30 s ACSE timeout
     CHECK(d.terminate() == 0);
 }

@@ -17,6 +17,8 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <mutex>
+#include <set>
 #include <optional>
 #include <span>
 #include <string>
@@ -56,7 +58,9 @@ public:
 
     // Encrypts `data` and makes it durable: temporary file, fsync, rename,
     // fsync of the directory. On failure nothing is left behind.
-    [[nodiscard]] BlobResult<StoredBlob> put(std::span<const std::uint8_t> data);
+    // `sha256`, when the caller already has the plaintext's digest, saves a pass.
+    [[nodiscard]] BlobResult<StoredBlob> put(std::span<const std::uint8_t> data,
+                                            std::optional<core::Sha256Digest> sha256 = std::nullopt);
 
     // Decrypts and authenticates the whole object.
     [[nodiscard]] BlobResult<core::Bytes> get(const std::string& id) const;
@@ -80,6 +84,8 @@ private:
     std::filesystem::path dir_;
     const core::SecretBytes& key_;
     WriteFn write_;
+    std::mutex shardsMutex_;
+    std::set<std::string> shards_;  // shard directories known to exist
 };
 
 bool validBlobId(const std::string& id) noexcept;
