@@ -346,10 +346,10 @@ void DicomService::Impl::acceptLoop() {
         T_ASC_Association* assoc = nullptr;
         OFCondition cond = ASC_receiveAssociation(net, &assoc, ASC_MAXIMUMPDUSIZE, nullptr, nullptr, OFFalse,
                                                   DUL_NOBLOCK, 1);
-        if (cond == DUL_NOASSOCIATIONREQUEST) continue;
         if (cond.bad()) {
+            // Even a timeout (no request) leaves an allocated association behind.
             if (assoc != nullptr) {
-                ASC_dropAssociation(assoc);
+                if (cond != DUL_NOASSOCIATIONREQUEST) ASC_dropAssociation(assoc);
                 ASC_destroyAssociation(&assoc);
             }
             continue;
