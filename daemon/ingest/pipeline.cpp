@@ -58,24 +58,7 @@ StoreResult IngestPipeline::store(std::span<const std::uint8_t> part10, const st
     const state::StoredBlob& blob = std::get<state::StoredBlob>(put);
 
     state::CatalogueEntry e;
-    e.patientId = f.patientId;
-    e.patientName = f.patientName;
-    e.birthDate = f.birthDate;
-    e.sex = f.sex;
-    e.studyUid = f.studyUid;
-    e.studyDate = f.studyDate;
-    e.studyTime = f.studyTime;
-    e.studyDescription = f.studyDescription;
-    e.accessionNumber = f.accessionNumber;
-    e.referringPhysician = f.referringPhysician;
-    e.seriesUid = f.seriesUid;
-    e.seriesNumber = f.seriesNumber;
-    e.modality = f.modality;
-    e.seriesDescription = f.seriesDescription;
-    e.sopClassUid = f.sopClassUid;
-    e.sopInstanceUid = f.sopInstanceUid;
-    e.instanceNumber = f.instanceNumber;
-    e.transferSyntaxUid = f.transferSyntaxUid;
+    static_cast<state::InstanceMetadata&>(e) = f;
     e.size = part10.size();
     e.sha256 = blob.sha256;
     e.datasetSha256 = f.datasetSha256;

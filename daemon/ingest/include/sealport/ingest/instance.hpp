@@ -16,21 +16,13 @@
 #include <variant>
 
 #include "sealport/core/crypto.hpp"
+#include "sealport/state/catalogue.hpp"
 
 namespace sealport::ingest {
 
 // Everything the catalogue stores about one instance. Text is valid UTF-8
 // without control characters, trimmed of DICOM padding, at most kMaxTextBytes.
-struct InstanceFields {
-    std::string patientId, patientName, birthDate, sex;
-    std::string studyUid, studyDate, studyTime, studyDescription, accessionNumber,
-        referringPhysician;
-    std::string seriesUid;
-    std::optional<std::int64_t> seriesNumber;
-    std::string modality, seriesDescription;
-    std::string sopClassUid, sopInstanceUid;
-    std::optional<std::int64_t> instanceNumber;
-    std::string transferSyntaxUid;
+struct InstanceFields : state::InstanceMetadata {
     std::uint64_t size = 0;  // bytes of the whole Part 10 object
     // SHA-256 of the whole Part 10 object, exactly as given.
     core::Sha256Digest sha256{};

@@ -13,8 +13,9 @@
 
 namespace sealport::state {
 
-// One received instance, as the catalogue records it (text in UTF-8).
-struct CatalogueEntry {
+// What an instance says about itself, as the catalogue keeps it (UTF-8).
+// Filled by ingest::parseInstance, stored by Catalogue::add.
+struct InstanceMetadata {
     std::string patientId, patientName, birthDate, sex;
     std::string studyUid, studyDate, studyTime, studyDescription, accessionNumber, referringPhysician;
     std::string seriesUid;
@@ -23,6 +24,10 @@ struct CatalogueEntry {
     std::string sopClassUid, sopInstanceUid;
     std::optional<std::int64_t> instanceNumber;
     std::string transferSyntaxUid;
+};
+
+// One received instance, as the catalogue records it.
+struct CatalogueEntry : InstanceMetadata {
     std::uint64_t size = 0;
     core::Sha256Digest sha256{};         // of the stored Part 10 bytes
     core::Sha256Digest datasetSha256{};  // of the dataset bytes: identity for re-sends
