@@ -17,6 +17,7 @@ seed=1
 peers="sealportd storescp storescp-B orthanc"
 quiet_pct=25      # wait until the machine is at most this busy before each run
 quiet_wait=600    # ... for at most this many seconds (0: do not wait)
+other_max=10      # a send during which other work used more of the CPUs is flagged
 
 usage() {
   cat <<EOF
@@ -33,8 +34,11 @@ usage: bench/ingest/run.sh [options]
   --peers LIST       space- or comma-separated, in this order each round
                      (default: "$peers")
   --quiet-pct P      before each run, wait until the CPUs are at most P% busy
-                     (default: $quiet_pct); the busy figure is recorded
+                     over 3 s (default: $quiet_pct); the busy figure is recorded,
+                     and so is the CPU time others used during the send
   --quiet-wait S     wait at most S seconds for that (default: $quiet_wait; 0: never wait)
+  --other-max P      flag a send during which other work used more than P% of
+                     the CPUs (default: $other_max)
 
 Peers: sealportd (encrypted blobs, SQLCipher catalogue, fsync of each blob and
 commit), storescp (DCMTK, plain files, no fsync), storescp-B (storescp +B,
@@ -56,6 +60,7 @@ while [ $# -gt 0 ]; do
     --peers) peers="${2//,/ }"; shift 2 ;;
     --quiet-pct) quiet_pct="$2"; shift 2 ;;
     --quiet-wait) quiet_wait="$2"; shift 2 ;;
+    --other-max) other_max="$2"; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "run.sh: unknown option $1" >&2; usage >&2; exit 64 ;;
   esac
@@ -78,7 +83,15 @@ if [ ! -x "$build/bin/sealportd" ] || [ ! -x "$build/bin/sealportctl" ] ||
   log "building sealportd, sealportctl, sealport-gen-study (RelWithDebInfo) in $build"
   cmake -S "$top" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSEALPORT_BUILD_TESTS=OFF >/dev/null
   ninja -C "$build" sealportd sealportctl sealport_gen_study >/dev/null
+elif [ -f "$build/build.ninja" ]; then
+  # An existing build dir may hold binaries of older sources: bring it up to
+  # date (a no-op when it is) rather than measure them.
+  ninja -C "$build" sealportd sealportctl sealport_gen_study >/dev/null
 fi
+# Which sources were measured: the build's source dir and, in a git
+# checkout, its commit (with -dirty for uncommitted changes).
+src_dir="$(sed -n 's/^CMAKE_HOME_DIRECTORY:INTERNAL=//p' "$build/CMakeCache.txt" 2>/dev/null || true)"
+src_rev="$(git -C "${src_dir:-/nonexistent}" describe --always --dirty --abbrev=7 2>/dev/null || echo "not a git checkout")"
 build_type="$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$build/CMakeCache.txt" 2>/dev/null || true)"
 case "$build_type" in
   RelWithDebInfo|Release) ;;
@@ -127,10 +140,11 @@ wait_port() {  # port pid
   return 1
 }
 
-# Percentage of CPU time not idle over one second, all CPUs.
+# Percentage of CPU time not idle over three seconds, all CPUs (a short lull
+# between two compile jobs must not pass for an idle machine).
 cpu_busy() {
   local a b
-  a=($(head -n1 /proc/stat)); sleep 1; b=($(head -n1 /proc/stat))
+  a=($(head -n1 /proc/stat)); sleep 3; b=($(head -n1 /proc/stat))
   local total=0 idle i
   for i in 1 2 3 4 5 6 7 8; do total=$((total + b[i] - a[i])); done
   idle=$(( (b[4] - a[4]) + (b[5] - a[5]) ))
@@ -144,11 +158,22 @@ wait_quiet() {
   start=$(date +%s)
   busy=$(cpu_busy)
   while [ "$busy" -gt "$quiet_pct" ] && [ $(( $(date +%s) - start )) -lt "$quiet_wait" ]; do
-    sleep 4
+    sleep 2
     busy=$(cpu_busy)
   done
+  [ "$busy" -le "$quiet_pct" ] ||
+    log "warning: the machine is still $busy% busy after ${quiet_wait}s of waiting; running anyway (recorded)"
   echo "$busy"
 }
+
+# Machine-wide CPU time (ms, all CPUs) spent not idle, and stolen by the
+# hypervisor; CPU time of this shell's reaped children (storescu).
+machine_ms() {  # busy|steal
+  awk -v hz="$(getconf CLK_TCK)" -v what="$1" 'NR == 1 {
+    if (what == "busy") printf "%d", ($2 + $3 + $4 + $7 + $8) * 1000 / hz
+    else printf "%d", $9 * 1000 / hz }' /proc/stat
+}
+children_ms() { awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%d", ($14 + $15) * 1000 / hz }' "/proc/$$/stat"; }
 
 cpu_ms() { awk '{ printf "%d", ($14 + $15) * 1000 / '"$(getconf CLK_TCK)"' }' "/proc/$1/stat"; }
 hwm_kb() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status"; }
@@ -181,7 +206,7 @@ runs_dir="$work/runs"
 rm -rf "$runs_dir"
 mkdir -p "$runs_dir"
 results="$work/results.tsv"
-printf 'peer\tround\twall_ms\timages\tbytes\tserver_cpu_ms\tpeak_rss_kb\tbusy_before_pct\n' > "$results"
+printf 'peer\tround\twall_ms\timages\tbytes\tserver_cpu_ms\tpeak_rss_kb\tbusy_before_pct\tother_cpu_pct\tsteal_pct\n' > "$results"
 
 # --- one run ---------------------------------------------------------------
 
@@ -295,23 +320,34 @@ run_one() {  # peer round
     storescp-B) start_storescp "$d" +B ;;
     orthanc) start_orthanc "$d" ;;
   esac
-  local cpu0 t0 t1 cpu1 rss rc=0
-  cpu0=$(cpu_ms "$server_pid")
+  local cpu0 t0 t1 cpu1 rss rc=0 m0 m1 s0 s1 c0 c1
+  cpu0=$(cpu_ms "$server_pid"); m0=$(machine_ms busy); s0=$(machine_ms steal); c0=$(children_ms)
   t0=$(date +%s%N)
   storescu -aet BENCH -aec "$aec" +sd +r 127.0.0.1 "$port" "$study" > "$d/storescu.log" 2>&1 || rc=$?
   t1=$(date +%s%N)
-  cpu1=$(cpu_ms "$server_pid")
+  cpu1=$(cpu_ms "$server_pid"); m1=$(machine_ms busy); s1=$(machine_ms steal); c1=$(children_ms)
   rss=$(hwm_kb "$server_pid")
   local stored; stored=$(stored_count "$peer" "$d")
   stop_pid "$server_pid"; server_pid=""
   [ "$rc" -eq 0 ] || die "$peer: storescu exited $rc: $(tail -n 5 "$d/storescu.log")"
   [ "$stored" -eq "$images" ] || die "$peer: $stored of $images images stored (see $d)"
   local wall_ms=$(( (t1 - t0) / 1000000 ))
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$peer" "$round" "$wall_ms" "$images" "$bytes" \
-    "$((cpu1 - cpu0))" "$rss" "$busy" >> "$results"
-  log "$(printf 'round %s %-10s %6d ms  %7.1f images/s  server CPU %5d ms  RSS %6d kB  (machine %s%% busy before)' \
+  # What else used the CPUs during the send: the machine's busy time less the
+  # receiver's and storescu's, as a share of all CPUs over the wall time. It
+  # includes kernel threads working for the receiver (journal commits,
+  # write-back), so a few percent is normal; more means another job ran.
+  local ncpu other steal
+  ncpu=$(nproc)
+  other=$(( (m1 - m0 - (cpu1 - cpu0) - (c1 - c0)) * 100 / (wall_ms * ncpu) ))
+  [ "$other" -ge 0 ] || other=0
+  steal=$(( (s1 - s0) * 100 / (wall_ms * ncpu) ))
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$peer" "$round" "$wall_ms" "$images" "$bytes" \
+    "$((cpu1 - cpu0))" "$rss" "$busy" "$other" "$steal" >> "$results"
+  log "$(printf 'round %s %-10s %6d ms  %7.1f images/s  server CPU %5d ms  RSS %6d kB  (machine %s%% busy before, others %s%% and steal %s%% during)' \
     "$round" "$peer" "$wall_ms" "$(awk -v n="$images" -v ms="$wall_ms" 'BEGIN { print n * 1000 / ms }')" \
-    "$((cpu1 - cpu0))" "$rss" "$busy")"
+    "$((cpu1 - cpu0))" "$rss" "$busy" "$other" "$steal")"
+  [ "$other" -le "$other_max" ] ||
+    log "warning: other work used $other% of the CPUs during this send: this run is not on an idle machine"
   rm -rf "$d" "/dev/shm/sealport-bench-$$"
 }
 
@@ -344,7 +380,11 @@ PY
   rm -rf "$work/fsync-probe"
 }
 sync
+# The probe, too, waits for a quiet machine: another job's writes share the
+# disk's journal and would inflate every fsync.
+probe_busy=$(wait_quiet)
 probe="$(fsync_probe 2>/dev/null || echo "fsync latency: not measured (/usr/bin/python3 missing)")"
+probe="$probe (machine $probe_busy% busy before)"
 log "$probe"
 
 log "$images images, $bytes bytes ($(awk -v b="$bytes" 'BEGIN { printf "%.1f", b / 1e6 }') MB), $runs rounds: $peers"
@@ -357,7 +397,7 @@ done
 {
   echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ); $(nproc) CPUs ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)), $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), kernel $(uname -r)"
   echo "work dir: $work ($(df -T "$work" | awk 'NR == 2 { print $2 " on " $1 }'))"
-  echo "sealportd: $build ($build_type); $(storescu --version | head -n1 | tr -d '$'); $(command -v Orthanc >/dev/null && Orthanc --version | head -n1)"
+  echo "sealportd: $build ($build_type; sources $src_dir, $src_rev); $(storescu --version | head -n1 | tr -d '$'); $(command -v Orthanc >/dev/null && Orthanc --version | head -n1)"
   echo "study: $images CT images ${size}, 16-bit, explicit VR little endian, $bytes bytes; median of $runs runs"
   echo "$probe"
   echo
@@ -382,6 +422,11 @@ done
           b / 1e3 / w[q], ratio, median(cpu[q]) / n, median(rss[q]) / 1024
       }
     }' "$results"
+  awk -F'\t' -v q="$quiet_pct" -v om="$other_max" 'NR > 1 {
+      if ($8 + 0 > b) b = $8 + 0; if ($9 + 0 > o) o = $9 + 0; if ($10 + 0 > s) s = $10 + 0
+      if ($8 + 0 > q || $9 + 0 > om) { n++; which = which " " $1 "/" $2 } }
+    END { printf "\nmachine load: before each run at most %d%% busy (threshold %d%%); during the sends, other work at most %d%% (threshold %d%%) and steal at most %d%% of the CPUs; %s\n",
+      b, q, o, om, s, n ? n " run(s) NOT on an idle machine:" which : "every run on an idle machine" }' "$results"
   echo
   echo "MB = 10^6 bytes of Part 10 files. sealportd ÷ peer: the ratio of throughputs (peer wall ÷ sealportd wall);"
   echo "above 1 means sealportd is faster. Server CPU: user + system time of the server process during the send."
