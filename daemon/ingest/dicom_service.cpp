@@ -179,7 +179,9 @@ protected:
             OFCondition c = ASC_getPresentationContext(params, i, &pc);
             if (c.bad()) return c;
             const bool echo = std::strcmp(pc.abstractSyntax, UID_VerificationSOPClass) == 0;
-            const bool storage = dcmIsaStorageSOPClassUID(pc.abstractSyntax, ESSC_All);
+            // Patient objects only: the catalogue files every object under a study and a
+            // series, which non-patient objects (hanging protocols, palettes...) lack.
+            const bool storage = dcmIsaStorageSOPClassUID(pc.abstractSyntax, ESSC_Patient);
             if (!echo && !storage) {
                 c = ASC_refusePresentationContext(params, pc.presentationContextID, ASC_P_ABSTRACTSYNTAXNOTSUPPORTED);
                 if (c.bad()) return c;
@@ -359,6 +361,7 @@ void DicomService::Impl::acceptLoop() {
                                           ASC_REASON_SP_PRES_LOCALLIMITEXCEEDED};
             const std::string callingAe = assoc->params->DULparams.callingAPTitle;
             const std::string peer = assoc->params->DULparams.callingPresentationAddress;
+            const std::string calledAe = assoc->params->DULparams.calledAPTitle;
             ASC_rejectAssociation(assoc, &rej);
             ASC_dropAssociation(assoc);
             ASC_destroyAssociation(&assoc);
@@ -368,7 +371,8 @@ void DicomService::Impl::acceptLoop() {
                 acceptConnection->audit.append(
                     state::Actor{std::nullopt, std::nullopt, "ae:" + callingAe}, "dicom.association",
                     callingAe.empty() ? "-" : callingAe, state::Outcome::refused,
-                    {{"peer", peer}, {"rule", "association-limit"},
+                    {{"peer", peer}, {"called_ae", calledAe}, {"mode", policy::toString(gate.current())},
+                     {"rule", "association-limit"},
                      {"reason", std::to_string(settings.maxAssociations) + " associations already open"}});
             } catch (const std::exception& e) {
                 core::log::error(std::string("could not audit a refused association: ") + e.what());
