@@ -1,6 +1,8 @@
-// Writes the seed corpus of fuzz/ingest_instance_fuzz.cpp (hidden; run by hand):
+// Writes the seed corpus of fuzz/ingest_instance_fuzz.cpp. Every run writes it
+// to a temporary directory and checks that each seed goes through the parser;
+// to refresh the committed corpus:
 //
-//   SEALPORT_INGEST_SEED_DIR=fuzz/corpus/ingest_instance build/tests/ingest_tests "[.seeds]"
+//   SEALPORT_INGEST_SEED_DIR=fuzz/corpus/ingest_instance build/tests/ingest_tests "write the fuzz seed corpus"
 //
 // Two kinds of seeds: whole Part 10 objects, and "ds-*" inputs whose first
 // byte picks the transfer syntax the harness wraps the remaining bytes (a bare
@@ -11,6 +13,7 @@
 #include <fstream>
 
 #include "ingest_test_support.hpp"
+#include "temp_dir.hpp"
 
 using namespace sealport::ingest;
 using namespace sealport::ingest::test;
@@ -36,14 +39,20 @@ Bytes datasetSeed(std::uint8_t tsIndex, E_TransferSyntax xfer, ObjectSpec spec =
 
 }  // namespace
 
-TEST_CASE("write the fuzz seed corpus", "[.seeds]") {
-    const char* dir = std::getenv("SEALPORT_INGEST_SEED_DIR");
-    REQUIRE(dir != nullptr);
+TEST_CASE("write the fuzz seed corpus", "[seeds]") {
+    sealport::testing::TempDir scratch("sealport-seeds");
+    const char* env = std::getenv("SEALPORT_INGEST_SEED_DIR");
+    const std::filesystem::path dir = env != nullptr ? std::filesystem::path(env) : scratch.path();
     std::filesystem::create_directories(dir);
     const auto write = [&](const std::string& name, const Bytes& b) {
-        std::ofstream out(std::filesystem::path(dir) / name, std::ios::binary | std::ios::trunc);
+        std::ofstream out(dir / name, std::ios::binary | std::ios::trunc);
         out.write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
         REQUIRE(out.good());
+        // Whole objects go through the parser without throwing, accepted or refused with a reason.
+        if (name.rfind("ds-", 0) != 0) {
+            const auto r = parseInstance(b, kTestMaxBytes);
+            if (const auto* rej = std::get_if<Rejection>(&r)) CHECK_FALSE(rej->detail.empty());
+        }
     };
     const auto withSpec = [](auto change, E_TransferSyntax xfer = EXS_LittleEndianExplicit) {
         ObjectSpec s = small();

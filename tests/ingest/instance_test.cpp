@@ -223,50 +223,6 @@ TEST_CASE("objects parse the same from several threads at once", "[instance][thr
     CHECK(mismatches == 0);
 }
 
-namespace {
-
-Bytes ctSlice512() {
-    ObjectSpec spec;
-    spec.rows = spec.columns = 512;
-    return makePart10(spec);
-}
-
-double millisecondsPerParse(const Bytes& b, int runs) {
-    const auto start = std::chrono::steady_clock::now();
-    for (int i = 0; i < runs; ++i) REQUIRE(std::holds_alternative<InstanceFields>(parse(b)));
-    const std::chrono::duration<double, std::milli> elapsed = std::chrono::steady_clock::now() - start;
-    return elapsed.count() / runs;
-}
-
-}  // namespace
-
-TEST_CASE("a 512x512 16-bit CT slice parses in well under the time of receiving it", "[instance][timing]") {
-    const Bytes b = ctSlice512();
-    REQUIRE(b.size() > 512u * 512u * 2u);
-    // 25 ms is ~20 MB/s, ten times slower than measured in a Debug build: a
-    // guard against accidental copies or decoding, not a benchmark.
-    CHECK(millisecondsPerParse(b, 20) < 25.0);
-}
-
-TEST_CASE("parse timing figures", "[.timing]") {
-    const Bytes ct = ctSlice512();
-    std::cout << "512x512x16 CT (" << ct.size() << " bytes): " << millisecondsPerParse(ct, 500)
-              << " ms per parse\n";
-    const Bytes small = makePart10();
-    std::cout << "4x4 header-only-ish object (" << small.size()
-              << " bytes): " << millisecondsPerParse(small, 2000) << " ms per parse\n";
-    ObjectSpec big;
-    big.rows = big.columns = 2048;
-    const Bytes mammo = makePart10(big);
-    std::cout << "2048x2048x16 (" << mammo.size() << " bytes): " << millisecondsPerParse(mammo, 50)
-              << " ms per parse\n";
-    const Bytes hashOnly = ct;
-    const auto start = std::chrono::steady_clock::now();
-    for (int i = 0; i < 500; ++i) (void)sha256(hashOnly);
-    const std::chrono::duration<double, std::milli> e = std::chrono::steady_clock::now() - start;
-    std::cout << "SHA-256 alone of the CT: " << e.count() / 500 << " ms\n";
-}
-
 TEST_CASE("UID syntax follows PS3.5 9.1", "[uid]") {
     const auto [uid, valid] = GENERATE(table<std::string, bool>({
         {"1.2.840.10008.1.2.1", true},
