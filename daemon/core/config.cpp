@@ -14,6 +14,8 @@
 #include <sstream>
 #include <toml.hpp>
 
+#include "sealport/core/utf8.hpp"
+
 namespace sealport::core {
 namespace {
 
@@ -414,37 +416,13 @@ Config defaultConfig(const Environment& env) {
     return c;
 }
 
-// TOML is UTF-8. toml11 3.7 asserts (and without asserts misbehaves) on some
-// invalid UTF-8 inside literal strings, so the bytes are checked first.
-// Returns the 1-based line of the first invalid sequence, or 0.
+// TOML is UTF-8. toml11 3.7 asserts (and without asserts reads out of
+// bounds) on some invalid UTF-8 inside literal strings, so the bytes are
+// checked first. Returns the 1-based line of the first invalid sequence, or 0.
 static std::size_t firstInvalidUtf8Line(const std::string& text) {
-    std::size_t line = 1;
-    const auto* p = reinterpret_cast<const unsigned char*>(text.data());
-    const auto* end = p + text.size();
-    while (p < end) {
-        const unsigned char c = *p;
-        if (c == '\n') ++line;
-        if (c < 0x80) {
-            ++p;
-            continue;
-        }
-        std::size_t n = 0;
-        std::uint32_t cp = 0;
-        if (c >= 0xC2 && c <= 0xDF) { n = 1; cp = c & 0x1FU; }
-        else if (c >= 0xE0 && c <= 0xEF) { n = 2; cp = c & 0x0FU; }
-        else if (c >= 0xF0 && c <= 0xF4) { n = 3; cp = c & 0x07U; }
-        else return line;
-        if (static_cast<std::size_t>(end - p) <= n) return line;
-        for (std::size_t i = 1; i <= n; ++i) {
-            if ((p[i] & 0xC0) != 0x80) return line;
-            cp = (cp << 6) | (p[i] & 0x3FU);
-        }
-        if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-            (cp >= 0xD800 && cp <= 0xDFFF))
-            return line;
-        p += n + 1;
-    }
-    return 0;
+    const auto bad = firstInvalidUtf8(text);
+    if (!bad) return 0;
+    return 1 + static_cast<std::size_t>(std::count(text.begin(), text.begin() + static_cast<long>(*bad), '\n'));
 }
 
 Config parseConfig(std::istream& in, const std::string& sourceName, const Environment& env,

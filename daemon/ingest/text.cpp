@@ -1,5 +1,7 @@
 #include "text.hpp"
 
+#include "sealport/core/utf8.hpp"
+
 #include <dcmtk/config/osconfig.h>
 #include <dcmtk/dcmdata/dcspchrs.h>
 #include <dcmtk/ofstd/ofchrenc.h>
@@ -90,38 +92,14 @@ std::string sanitizeUtf8(std::string_view in) {
             ++i;
             continue;
         }
-        std::size_t len = 0;
-        std::uint32_t cp = 0;
-        std::uint32_t min = 0;
-        if ((c & 0xE0) == 0xC0) {
-            len = 2;
-            cp = c & 0x1Fu;
-            min = 0x80;
-        } else if ((c & 0xF0) == 0xE0) {
-            len = 3;
-            cp = c & 0x0Fu;
-            min = 0x800;
-        } else if ((c & 0xF8) == 0xF0) {
-            len = 4;
-            cp = c & 0x07u;
-            min = 0x10000;
-        } else {
+        const auto ch = core::decodeUtf8At(in, i);
+        if (!ch) {
             out += kReplacement;
             ++i;
             continue;
         }
-        bool ok = in.size() - i >= len;
-        for (std::size_t k = 1; ok && k < len; ++k) {
-            const auto cc = static_cast<unsigned char>(in[i + k]);
-            if ((cc & 0xC0) != 0x80) ok = false;
-            cp = (cp << 6) | (cc & 0x3Fu);
-        }
-        if (!ok || cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
-            out += kReplacement;
-            ++i;
-            continue;
-        }
-        if (cp <= 0x9F)  // C1 control characters
+        const std::size_t len = ch->length;
+        if (ch->codePoint <= 0x9F)  // C1 control characters
             out += kReplacement;
         else
             out.append(in.substr(i, len));
