@@ -29,8 +29,8 @@ struct Arguments {
 void usage(std::ostream& out) {
     out << "usage: sealportd [--config FILE] [--check-config | --init]\n"
            "       sealportd --generate-key FILE\n"
-           "--init commissions a new, empty state (online) once, before the first start.\n"
            "       sealportd --version\n"
+           "--init commissions a new, empty state (online) once, before the first start.\n"
            "The master key is read from key_file, else $CREDENTIALS_DIRECTORY/sealport.key;\n"
            "never from arguments or the environment.\n";
 }
