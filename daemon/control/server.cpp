@@ -23,7 +23,7 @@ struct ControlServer::Impl : std::enable_shared_from_this<ControlServer::Impl> {
         : acceptor(io, Local(), fd.release()), config(c), roles(r), commands(cmds) {}
 
     void accept();
-    // Runs background work on a thread of its own; `done` is posted back to the loop.
+    // Runs background work on a thread of its own; `done` runs on the loop.
     void runBackground(std::function<nlohmann::json(const std::atomic<bool>&)> work,
                        std::function<void(nlohmann::json)> done);
     void joinBackground();
@@ -102,9 +102,8 @@ private:
         if (routed.response) return reply(*routed.response);
         // Long work: no request deadline while it runs; the answer comes from the loop.
         deadline_.cancel();
-        server_->runBackground(std::move(routed.work), [self = shared_from_this()](nlohmann::json r) {
-            asio::post(self->socket_.get_executor(), [self, r = std::move(r)] { self->reply(r); });
-        });
+        server_->runBackground(std::move(routed.work),
+                               [self = shared_from_this()](nlohmann::json r) { self->reply(r); });
     }
 
     void failRead(boost::system::error_code ec) {
@@ -158,7 +157,7 @@ void ControlServer::Impl::runBackground(std::function<nlohmann::json(const std::
         return true;
     });
     Background& b = background.emplace_back();
-    b.thread = std::thread([this, work = std::move(work), reply = std::move(done), finished = b.done] {
+    b.thread = std::thread([this, work = std::move(work), reply = std::move(done), finished = b.done]() mutable {
         nlohmann::json r;
         try {
             r = work(cancelled);
@@ -167,7 +166,11 @@ void ControlServer::Impl::runBackground(std::function<nlohmann::json(const std::
             core::log::error("background command failed [" + id + "]: " + e.what());
             r = errorResponse(ErrorKind::internal, "internal error", id);
         }
-        reply(std::move(r));
+        // The reply, and with it the last reference to the connection, goes to
+        // the loop: a connection is only ever touched (and destroyed) there.
+        asio::post(acceptor.get_executor(), [reply = std::move(reply), r = std::move(r)]() mutable {
+            reply(std::move(r));
+        });
         finished->store(true);
     });
 }
