@@ -268,7 +268,7 @@ int Daemon::terminate(std::chrono::milliseconds timeout) {
     auto code = waitExit(timeout);
     if (!code) {
         killHard();
-        throw std::runtime_error("sealportd did not exit after SIGTERM");
+        throw std::runtime_error("sealportd did not exit after SIGTERM; stderr:\n" + stderrText());
     }
     return *code;
 }
