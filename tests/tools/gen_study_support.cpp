@@ -1,10 +1,10 @@
 #include "gen_study_support.hpp"
+#include "sealport/core/crypto.hpp"
 
 #include <dcmtk/config/osconfig.h>
 #include <dcmtk/dcmdata/dcdeftag.h>
 #include <dcmtk/dcmdata/dcfilefo.h>
 #include <dcmtk/dcmdata/dcmetinf.h>
-#include <openssl/evp.h>
 
 #include <algorithm>
 #include <catch2/catch.hpp>
@@ -38,20 +38,7 @@ std::vector<std::uint8_t> readBytes(const std::filesystem::path& path) {
     return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
-std::string sha256Hex(const std::vector<std::uint8_t>& bytes) {
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned len = 0;
-    if (EVP_Digest(bytes.data(), bytes.size(), digest, &len, EVP_sha256(), nullptr) != 1) {
-        throw std::runtime_error("SHA-256 failed");
-    }
-    static constexpr char kHex[] = "0123456789abcdef";
-    std::string hex;
-    for (unsigned i = 0; i < len; ++i) {
-        hex.push_back(kHex[digest[i] >> 4]);
-        hex.push_back(kHex[digest[i] & 0x0F]);
-    }
-    return hex;
-}
+std::string sha256Hex(const std::vector<std::uint8_t>& bytes) { return core::toHex(core::sha256(bytes)); }
 
 std::string latin1ToUtf8(std::string_view latin1) {
     std::string out;

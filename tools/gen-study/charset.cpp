@@ -3,48 +3,18 @@
 #include <cstdint>
 #include <optional>
 
+#include "sealport/core/utf8.hpp"
+
 namespace sealport::synthstudy {
 namespace {
 
 // Decodes one code point at `i`, advancing it; nullopt on malformed UTF-8
 // (overlong forms, surrogates and values past U+10FFFF included).
 std::optional<char32_t> nextCodePoint(std::string_view s, std::size_t& i) {
-    const auto byte = [&](std::size_t k) { return static_cast<std::uint8_t>(s[k]); };
-    const std::uint8_t b0 = byte(i);
-    if (b0 < 0x80) {
-        ++i;
-        return b0;
-    }
-    std::size_t len = 0;
-    char32_t cp = 0;
-    char32_t min = 0;
-    if ((b0 & 0xE0) == 0xC0) {
-        len = 2;
-        cp = b0 & 0x1Fu;
-        min = 0x80;
-    } else if ((b0 & 0xF0) == 0xE0) {
-        len = 3;
-        cp = b0 & 0x0Fu;
-        min = 0x800;
-    } else if ((b0 & 0xF8) == 0xF0) {
-        len = 4;
-        cp = b0 & 0x07u;
-        min = 0x10000;
-    } else {
-        return std::nullopt;
-    }
-    if (i + len > s.size())
-        return std::nullopt;
-    for (std::size_t k = 1; k < len; ++k) {
-        const std::uint8_t b = byte(i + k);
-        if ((b & 0xC0) != 0x80)
-            return std::nullopt;
-        cp = (cp << 6) | (b & 0x3Fu);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-        return std::nullopt;
-    i += len;
-    return cp;
+    const auto ch = core::decodeUtf8At(s, i);
+    if (!ch) return std::nullopt;
+    i += ch->length;
+    return ch->codePoint;
 }
 
 }  // namespace

@@ -1,9 +1,9 @@
 #include "sealport/synthstudy/generator.hpp"
+#include "sealport/core/crypto.hpp"
 
 #include <dcmtk/config/osconfig.h>
 #include <dcmtk/dcmdata/dcfilefo.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -32,20 +32,7 @@ unsigned bitsStoredFor(const ModalityProfile& profile, const SeriesSpec& spec) {
     return profile.bitsStored;
 }
 
-std::string sha256Hex(const std::vector<std::uint8_t>& bytes) {
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned len = 0;
-    if (EVP_Digest(bytes.data(), bytes.size(), digest, &len, EVP_sha256(), nullptr) != 1) {
-        throw std::runtime_error("SHA-256 failed");
-    }
-    static constexpr char kHex[] = "0123456789abcdef";
-    std::string hex;
-    for (unsigned i = 0; i < len; ++i) {
-        hex.push_back(kHex[digest[i] >> 4]);
-        hex.push_back(kHex[digest[i] & 0x0F]);
-    }
-    return hex;
-}
+std::string sha256Hex(const std::vector<std::uint8_t>& bytes) { return core::toHex(core::sha256(bytes)); }
 
 void makeDirectory(const fs::path& dir) {
     if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
