@@ -144,102 +144,169 @@ std::filesystem::path BlobStore::pathOf(const std::string& id) const {
     return dir_ / id.substr(0, 2) / id;
 }
 
-BlobResult<StoredBlob> BlobStore::put(std::span<const std::uint8_t> data,
-                                      std::optional<core::Sha256Digest> sha256) {
+std::optional<BlobFailure> BlobStore::ensureShard(const std::string& id) {
+    const std::string name = id.substr(0, 2);
+    std::lock_guard lock(shardsMutex_);
+    if (shards_.count(name) != 0) return std::nullopt;
+    if (::mkdir((dir_ / name).c_str(), 0700) != 0 && errno != EEXIST) return ioFailure("mkdir blob shard", errno);
+    shards_.insert(name);
+    return std::nullopt;
+}
+
+BlobResult<std::unique_ptr<BlobWriter>> BlobStore::begin() {
     std::uint8_t idBytes[16];
     core::randomBytes(idBytes);
-    StoredBlob out;
-    out.id = core::toHex(idBytes);
-    out.size = data.size();
-    out.sha256 = sha256 ? *sha256 : core::sha256(data);
+    std::unique_ptr<BlobWriter> w(new BlobWriter(*this, core::toHex(idBytes)));
+    if (auto f = w->open()) return *f;
+    return w;
+}
 
-    core::SecretBytes dataKey(32);
-    core::randomBytes(std::span<std::uint8_t>(dataKey.data(), dataKey.size()));
+BlobResult<StoredBlob> BlobStore::put(std::span<const std::uint8_t> data,
+                                      std::optional<core::Sha256Digest> sha256) {
+    auto begun = begin();
+    if (auto* f = std::get_if<BlobFailure>(&begun)) return *f;
+    auto& writer = *std::get<std::unique_ptr<BlobWriter>>(begun);
+    if (auto f = writer.write(data)) return *f;
+    return writer.commit(sha256 ? *sha256 : core::sha256(data));
+}
+
+// The data key is scheduled once per blob; each chunk only sets its nonce.
+struct BlobWriter::Cipher {
+    CipherCtxPtr ctx{EVP_CIPHER_CTX_new()};
+};
+
+namespace {
+// Write-back of the blob starts while it is still being written, so that the
+// fsync at commit waits for the last part only.
+constexpr std::uint64_t kWriteBackStride = 256 * 1024;
+}  // namespace
+
+BlobWriter::BlobWriter(BlobStore& store, std::string id)
+    : store_(store), id_(std::move(id)), dataKey_(32), cipher_(std::make_unique<Cipher>()) {
+    shard_ = store_.dir_ / id_.substr(0, 2);
+    finalPath_ = shard_ / id_;
+    tmpPath_ = shard_ / ("." + id_ + ".tmp");
+}
+
+BlobWriter::~BlobWriter() {
+    if (!done_) abort();
+}
+
+std::optional<BlobFailure> BlobWriter::open() {
+    core::randomBytes(std::span<std::uint8_t>(dataKey_.data(), dataKey_.size()));
+    core::randomBytes(prefix_);
+    if (!cipher_->ctx ||
+        EVP_EncryptInit_ex(cipher_->ctx.get(), EVP_aes_256_gcm(), nullptr, nullptr, nullptr) != 1 ||
+        EVP_CIPHER_CTX_ctrl(cipher_->ctx.get(), EVP_CTRL_GCM_SET_IVLEN, static_cast<int>(kNonce), nullptr) != 1 ||
+        EVP_EncryptInit_ex(cipher_->ctx.get(), nullptr, nullptr, dataKey_.data(), nullptr) != 1)
+        return failed_ = failure(BlobFailure::Kind::io, "cipher setup failed");
+    if (auto f = store_.ensureShard(id_)) return failed_ = *f;
+    fd_ = ::open(tmpPath_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd_ < 0) return failed_ = ioFailure("create blob", errno);
+    plain_.reserve(kBlobChunkSize);
+    sealed_.resize(kBlobChunkSize + kTag);
+    // The header names the final size, so it is written last; its place is
+    // taken now, which also makes a disk-full header write impossible later.
+    const std::array<std::uint8_t, kBlobHeaderSize> placeholder{};
+    return writeAll(placeholder.data(), placeholder.size());
+}
+
+std::optional<BlobFailure> BlobWriter::writeAll(const std::uint8_t* p, std::size_t n) {
+    while (n > 0) {
+        const long w = store_.write_(fd_, p, n);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            return failed_ = ioFailure("write blob", errno);
+        }
+        if (w == 0) return failed_ = ioFailure("write blob", ENOSPC);
+        p += w;
+        n -= static_cast<std::size_t>(w);
+        written_ += static_cast<std::uint64_t>(w);
+    }
+    return std::nullopt;
+}
+
+std::optional<BlobFailure> BlobWriter::sealChunk(bool final) {
+    EVP_CIPHER_CTX* ctx = cipher_->ctx.get();
+    const auto nonce = chunkNonce(prefix_, chunkIndex_);
+    const auto aad = chunkAad(id_, chunkIndex_, final);
+    const std::size_t n = plain_.size();
+    int len = 0;
+    if (EVP_EncryptInit_ex(ctx, nullptr, nullptr, nullptr, nonce.data()) != 1 ||
+        EVP_EncryptUpdate(ctx, nullptr, &len, aad.data(), static_cast<int>(aad.size())) != 1 ||
+        (n > 0 && EVP_EncryptUpdate(ctx, sealed_.data(), &len, plain_.data(), static_cast<int>(n)) != 1) ||
+        EVP_EncryptFinal_ex(ctx, sealed_.data() + n, &len) != 1 ||
+        EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, kTag, sealed_.data() + n) != 1)
+        return failed_ = failure(BlobFailure::Kind::io, "encryption failed");
+    plain_.clear();
+    ++chunkIndex_;
+    if (auto f = writeAll(sealed_.data(), n + kTag)) return f;
+    if (written_ - flushedUpTo_ >= kWriteBackStride) {
+        // A hint only: the fsync at commit is what makes the blob durable.
+        ::sync_file_range(fd_, static_cast<off_t>(flushedUpTo_), static_cast<off_t>(written_ - flushedUpTo_),
+                          SYNC_FILE_RANGE_WRITE);
+        flushedUpTo_ = written_;
+    }
+    return std::nullopt;
+}
+
+std::optional<BlobFailure> BlobWriter::write(std::span<const std::uint8_t> data) {
+    if (failed_) return failed_;
+    if (done_) return failed_ = failure(BlobFailure::Kind::invalid, "blob already committed");
+    while (!data.empty()) {
+        if (plain_.size() == kBlobChunkSize)  // full, and more follows: not the final chunk
+            if (auto f = sealChunk(false)) return f;
+        const std::size_t n = std::min(data.size(), kBlobChunkSize - plain_.size());
+        plain_.insert(plain_.end(), data.begin(), data.begin() + static_cast<std::ptrdiff_t>(n));
+        data = data.subspan(n);
+        size_ += n;
+    }
+    return std::nullopt;
+}
+
+BlobResult<StoredBlob> BlobWriter::commit(const core::Sha256Digest& sha256) {
+    if (failed_) return *failed_;
+    if (done_) return failure(BlobFailure::Kind::invalid, "blob already committed");
+    if (auto f = sealChunk(true)) return *f;
+
     std::array<std::uint8_t, kNonce> keyNonce{};
-    std::array<std::uint8_t, 4> prefix{};
     core::randomBytes(keyNonce);
-    core::randomBytes(prefix);
-
-    core::Bytes header(kMagic.begin(), kMagic.end());
-    header.insert(header.end(), keyNonce.begin(), keyNonce.end());
     std::array<std::uint8_t, 32> wrapped{};
     std::array<std::uint8_t, kTag> keyTag{};
-    const auto hAad = headerAad(out.id, out.size, kBlobChunkSize, prefix);
-    if (!gcm(true, key_.bytes(), keyNonce, hAad, dataKey.bytes(), wrapped.data(), keyTag.data()))
-        return failure(BlobFailure::Kind::io, "key wrap failed");
+    if (!gcm(true, store_.key_.bytes(), keyNonce, headerAad(id_, size_, kBlobChunkSize, prefix_), dataKey_.bytes(),
+             wrapped.data(), keyTag.data()))
+        return *(failed_ = failure(BlobFailure::Kind::io, "key wrap failed"));
+    core::Bytes header(kMagic.begin(), kMagic.end());
+    header.insert(header.end(), keyNonce.begin(), keyNonce.end());
     header.insert(header.end(), wrapped.begin(), wrapped.end());
     header.insert(header.end(), keyTag.begin(), keyTag.end());
-    putU64(header, out.size);
+    putU64(header, size_);
     putU32(header, static_cast<std::uint32_t>(kBlobChunkSize));
-    header.insert(header.end(), prefix.begin(), prefix.end());
+    header.insert(header.end(), prefix_.begin(), prefix_.end());
+    if (::lseek(fd_, 0, SEEK_SET) != 0) return *(failed_ = ioFailure("seek blob", errno));
+    if (auto f = writeAll(header.data(), header.size())) return *f;
 
-    const auto shard = dir_ / out.id.substr(0, 2);
-    {
-        std::lock_guard lock(shardsMutex_);
-        if (shards_.count(out.id.substr(0, 2)) == 0) {
-            if (::mkdir(shard.c_str(), 0700) != 0 && errno != EEXIST) return ioFailure("mkdir blob shard", errno);
-            shards_.insert(out.id.substr(0, 2));
-        }
-    }
-    const auto finalPath = shard / out.id;
-    const auto tmpPath = shard / ("." + out.id + ".tmp");
-    core::UniqueFd fd(::open(tmpPath.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
-    if (!fd) return ioFailure("create blob", errno);
-
-    auto cleanup = [&] { ::unlink(tmpPath.c_str()); };
-    auto writeAll = [&](const std::uint8_t* p, std::size_t n) -> std::optional<BlobFailure> {
-        while (n > 0) {
-            const long w = write_(fd.get(), p, n);
-            if (w < 0) {
-                if (errno == EINTR) continue;
-                return ioFailure("write blob", errno);
-            }
-            if (w == 0) return ioFailure("write blob", ENOSPC);
-            p += w;
-            n -= static_cast<std::size_t>(w);
-        }
-        return std::nullopt;
-    };
-
-    if (auto f = writeAll(header.data(), header.size())) {
-        cleanup();
-        return *f;
-    }
-    const std::uint64_t chunks = data.empty() ? 1 : (data.size() + kBlobChunkSize - 1) / kBlobChunkSize;
-    std::vector<std::uint8_t> buf(kBlobChunkSize + kTag);
-    for (std::uint64_t i = 0; i < chunks; ++i) {
-        const std::size_t off = static_cast<std::size_t>(i) * kBlobChunkSize;
-        const std::size_t n = std::min(kBlobChunkSize, data.size() - off);
-        const bool final = i + 1 == chunks;
-        const auto nonce = chunkNonce(prefix, i);
-        if (!gcm(true, dataKey.bytes(), nonce, chunkAad(out.id, i, final), data.subspan(off, n), buf.data(),
-                 buf.data() + n)) {
-            cleanup();
-            return failure(BlobFailure::Kind::io, "encryption failed");
-        }
-        if (auto f = writeAll(buf.data(), n + kTag)) {
-            cleanup();
-            return *f;
-        }
-    }
-    if (::fsync(fd.get()) != 0) {
-        const int err = errno;
-        cleanup();
-        return ioFailure("fsync blob", err);
-    }
-    fd.reset();
-    if (::rename(tmpPath.c_str(), finalPath.c_str()) != 0) {
-        const int err = errno;
-        cleanup();
-        return ioFailure("rename blob", err);
-    }
+    if (::fsync(fd_) != 0) return *(failed_ = ioFailure("fsync blob", errno));
+    ::close(fd_);
+    fd_ = -1;
+    if (::rename(tmpPath_.c_str(), finalPath_.c_str()) != 0) return *(failed_ = ioFailure("rename blob", errno));
     try {
-        core::fsyncDirectory(shard);
+        core::fsyncDirectory(shard_);
     } catch (const std::system_error& e) {
-        ::unlink(finalPath.c_str());
-        return ioFailure("fsync blob directory", e.code().value());
+        ::unlink(finalPath_.c_str());
+        return *(failed_ = ioFailure("fsync blob directory", e.code().value()));
     }
-    return out;
+    done_ = true;
+    return StoredBlob{id_, size_, sha256};
+}
+
+void BlobWriter::abort() noexcept {
+    if (fd_ >= 0) {
+        ::close(fd_);
+        fd_ = -1;
+    }
+    if (!done_) ::unlink(tmpPath_.c_str());
+    done_ = true;
 }
 
 std::optional<std::uint64_t> BlobStore::plaintextSize(const std::string& id) const {

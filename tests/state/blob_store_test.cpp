@@ -221,3 +221,77 @@ TEST_CASE("a full file system gives no_space and leaves no partial blob (real tm
     CHECK(filesUnder(mnt / "blobs") == 1);  // only the earlier blob
     CHECK(ok(store.get(small.id)) == pattern(50000));
 }
+
+TEST_CASE("a blob written piece by piece equals one written at once, whatever the pieces") {
+    testing::TempDir dir;
+    const auto k = key(11);
+    BlobStore store(dir / "blobs", k);
+    const std::size_t size = GENERATE(0U, 1U, 65536U, 2U * 65536U, 300000U);
+    const std::size_t piece = GENERATE(1U, 4096U, 65535U, 65536U, 65537U, 1000000U);
+    const auto data = pattern(size, 7);
+    auto begun = store.begin();
+    REQUIRE(std::holds_alternative<std::unique_ptr<state::BlobWriter>>(begun));
+    auto& writer = *std::get<std::unique_ptr<state::BlobWriter>>(begun);
+    // Nothing is visible under a blob name before commit.
+    CHECK(filesUnder(dir / "blobs") == 1);  // the temporary file only
+    for (std::size_t off = 0; off < size; off += piece) {
+        const auto n = std::min(piece, size - off);
+        REQUIRE_FALSE(writer.write(std::span<const std::uint8_t>(data).subspan(off, n)));
+    }
+    CHECK(writer.size() == size);
+    const auto stored = ok(writer.commit(core::sha256(data)));
+    CHECK(stored.size == size);
+    CHECK(ok(store.get(stored.id)) == data);
+    const std::size_t chunks = size == 0 ? 1 : (size + 65535) / 65536;
+    CHECK(std::filesystem::file_size(store.pathOf(stored.id)) == state::kBlobHeaderSize + size + 16 * chunks);
+    // A committed writer is spent.
+    CHECK(writer.write(data).has_value());
+    CHECK(std::holds_alternative<BlobFailure>(writer.commit(stored.sha256)));
+    CHECK(ok(store.get(stored.id)) == data);
+}
+
+TEST_CASE("a blob writer that is aborted, destroyed or fails mid-stream leaves nothing behind") {
+    testing::TempDir dir;
+    const auto k = key(12);
+    BlobStore store(dir / "blobs", k);
+    const auto data = pattern(200000, 8);
+    SECTION("aborted after some chunks") {
+        auto begun = store.begin();
+        auto& writer = *std::get<std::unique_ptr<state::BlobWriter>>(begun);
+        REQUIRE_FALSE(writer.write(data));
+        writer.abort();
+        writer.abort();  // idempotent
+        CHECK(filesUnder(dir / "blobs") == 0);
+        CHECK(std::holds_alternative<BlobFailure>(writer.commit(core::sha256(data))));
+        CHECK(filesUnder(dir / "blobs") == 0);
+    }
+    SECTION("destroyed without commit") {
+        {
+            auto begun = store.begin();
+            REQUIRE_FALSE(std::get<std::unique_ptr<state::BlobWriter>>(begun)->write(data));
+        }
+        CHECK(filesUnder(dir / "blobs") == 0);
+    }
+    SECTION("a write fails at the seam; later writes and the commit report the same failure") {
+        std::size_t written = 0;
+        store.setWriteFunction([&](int fd, const void* p, std::size_t n) -> long {
+            if (written + n > 100000) {
+                errno = ENOSPC;
+                return -1;
+            }
+            written += n;
+            return static_cast<long>(::write(fd, p, n));
+        });
+        auto begun = store.begin();
+        auto& writer = *std::get<std::unique_ptr<state::BlobWriter>>(begun);
+        const auto first = writer.write(data);
+        REQUIRE(first.has_value());
+        CHECK(first->kind == BlobFailure::Kind::no_space);
+        CHECK(writer.write(data)->kind == BlobFailure::Kind::no_space);
+        const auto r = writer.commit(core::sha256(data));
+        REQUIRE(std::holds_alternative<BlobFailure>(r));
+        CHECK(std::get<BlobFailure>(r).kind == BlobFailure::Kind::no_space);
+        writer.abort();
+        CHECK(filesUnder(dir / "blobs") == 0);
+    }
+}

@@ -17,6 +17,8 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <memory>
+#include <array>
 #include <mutex>
 #include <set>
 #include <optional>
@@ -48,6 +50,59 @@ using BlobResult = std::variant<T, BlobFailure>;
 inline constexpr std::size_t kBlobChunkSize = 64 * 1024;
 inline constexpr std::size_t kBlobHeaderSize = 8 + 12 + 32 + 16 + 8 + 4 + 4;
 
+class BlobStore;
+
+// One blob being written as its plaintext arrives (a C-STORE data set is
+// encrypted and on its way to the disk while the network still delivers it).
+// Chunks are encrypted as they fill; the header, which names the final size, is
+// written last. Nothing is visible under the blob's name before commit(); a
+// writer destroyed without commit() removes its temporary file.
+class BlobWriter {
+public:
+    ~BlobWriter();
+    BlobWriter(const BlobWriter&) = delete;
+    BlobWriter& operator=(const BlobWriter&) = delete;
+
+    // Appends plaintext. After the first failure every call returns it again
+    // and nothing more is written.
+    std::optional<BlobFailure> write(std::span<const std::uint8_t> data);
+
+    // Encrypts the last chunk, writes the header, fsyncs, renames into place
+    // and fsyncs the directory. `sha256` is the plaintext's digest, which the
+    // caller took while feeding write(). The writer is spent afterwards.
+    [[nodiscard]] BlobResult<StoredBlob> commit(const core::Sha256Digest& sha256);
+
+    // Removes the temporary file; idempotent.
+    void abort() noexcept;
+
+    [[nodiscard]] std::uint64_t size() const noexcept { return size_; }
+    [[nodiscard]] const std::optional<BlobFailure>& failed() const noexcept { return failed_; }
+
+private:
+    friend class BlobStore;
+    struct Cipher;
+    BlobWriter(BlobStore& store, std::string id);
+    std::optional<BlobFailure> open();
+    std::optional<BlobFailure> sealChunk(bool final);
+    std::optional<BlobFailure> writeAll(const std::uint8_t* p, std::size_t n);
+
+    BlobStore& store_;
+    std::string id_;
+    std::filesystem::path shard_, tmpPath_, finalPath_;
+    int fd_ = -1;
+    core::SecretBytes dataKey_;
+    std::array<std::uint8_t, 4> prefix_{};
+    std::unique_ptr<Cipher> cipher_;
+    std::vector<std::uint8_t> plain_;   // the chunk being filled
+    std::vector<std::uint8_t> sealed_;  // ciphertext | tag of one chunk
+    std::uint64_t size_ = 0;
+    std::uint64_t chunkIndex_ = 0;
+    std::uint64_t written_ = 0;      // bytes of the file written so far
+    std::uint64_t flushedUpTo_ = 0;  // bytes handed to write-back already
+    std::optional<BlobFailure> failed_;
+    bool done_ = false;
+};
+
 class BlobStore {
 public:
     // The write(2) the store uses; replaceable so tests can inject a failure at
@@ -61,6 +116,9 @@ public:
     // `sha256`, when the caller already has the plaintext's digest, saves a pass.
     [[nodiscard]] BlobResult<StoredBlob> put(std::span<const std::uint8_t> data,
                                             std::optional<core::Sha256Digest> sha256 = std::nullopt);
+
+    // Starts a blob whose plaintext is given piece by piece (see BlobWriter).
+    [[nodiscard]] BlobResult<std::unique_ptr<BlobWriter>> begin();
 
     // Decrypts and authenticates the whole object.
     [[nodiscard]] BlobResult<core::Bytes> get(const std::string& id) const;
@@ -81,6 +139,9 @@ public:
     void setWriteFunction(WriteFn fn) { write_ = std::move(fn); }
 
 private:
+    friend class BlobWriter;
+    std::optional<BlobFailure> ensureShard(const std::string& id);
+
     std::filesystem::path dir_;
     const core::SecretBytes& key_;
     WriteFn write_;
