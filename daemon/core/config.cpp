@@ -267,6 +267,7 @@ void apply(Config& c, const toml::value& root, const std::string& source, const 
                 c.dicom.allowedCallingAes.push_back(ae);
             }
         }
+        if (auto n = t->integer("max_object_mib", 1, 2048)) c.dicom.maxObjectMiB = static_cast<std::uint64_t>(*n);
         t->rejectUnknown();
     }
     if (auto t = top.subtable("links")) {
@@ -465,7 +466,7 @@ std::string describe(const Config& c) {
       << "ae_title = " << quote(c.dicom.aeTitle) << "\nallowed_calling_aes = [";
     for (std::size_t i = 0; i < c.dicom.allowedCallingAes.size(); ++i)
         o << (i ? ", " : "") << quote(c.dicom.allowedCallingAes[i]);
-    o << "]\n";
+    o << "]\nmax_object_mib = " << c.dicom.maxObjectMiB << "\n";
     o << "\n[links]\nlisten = " << quote(c.links.listen.toString()) << "\n"
       << "public_url = " << quote(c.links.publicUrl) << "\n";
     if (c.links.tlsCert) o << "tls_cert = " << quote(c.links.tlsCert->string()) << "\n";

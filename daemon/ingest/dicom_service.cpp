@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <limits>
+#include <optional>
 #include <atomic>
 #include <vector>
 #include <cerrno>
@@ -25,7 +27,11 @@
 #pragma GCC diagnostic ignored "-Wshadow"
 #pragma GCC diagnostic ignored "-Wpedantic"
 #include <dcmtk/config/osconfig.h>
+#include <dcmtk/dcmdata/dcdeftag.h>
+#include <dcmtk/dcmdata/dcmetinf.h>
+#include <dcmtk/dcmdata/dcostrma.h>
 #include <dcmtk/dcmdata/dcuid.h>
+#include <dcmtk/dcmnet/dimse.h>
 #include <dcmtk/dcmnet/assoc.h>
 #include <dcmtk/dcmnet/dcmtrans.h>
 #include <dcmtk/dcmnet/dulstruc.h>
@@ -41,6 +47,8 @@ namespace sealport::ingest {
 namespace {
 
 constexpr int kRequestReadTimeoutSeconds = 5;
+// The receive buffer is kept between objects of an association up to this size.
+constexpr std::size_t kKeptReceiveBuffer = 64U * 1024U * 1024U;
 
 // Transfer syntaxes accepted for storage. Objects are stored as the modality
 // sends them, so within a presentation context the SCU's own order decides
@@ -75,42 +83,104 @@ bool listed(const char* const (&list)[N], const char* uid) {
 
 std::string peerHost(const OFString& ip) { return std::string(ip.c_str()); }
 
-// A received object lives only in memory: a memfd that DCMTK writes through
-// /proc/self/fd, then mapped read-only for the pipeline.
-class MemoryFile {
+// One C-STORE data set as it arrives from the network: DCMTK hands each PDV
+// fragment to write(), which keeps the object in memory (for the parse that
+// follows), takes both SHA-256 digests (the whole object, and the data set
+// after the File Meta group written here) and feeds the encrypted blob, whose
+// chunks are on their way to the disk before the last fragment arrives.
+// Nothing is decided here: failures are recorded and the rest of the data set
+// is still read, so that the SCU gets a status instead of a dropped association.
+class ReceivingObject final : public DcmConsumer {
 public:
-    MemoryFile() : fd_(::memfd_create("sealport-cstore", MFD_CLOEXEC)) {
-        if (!fd_) throw std::runtime_error(std::string("memfd_create: ") + std::strerror(errno));
+    ReceivingObject(std::vector<std::uint8_t>& buffer, state::BlobWriter* blob, std::size_t maxBytes)
+        : buffer_(buffer), blob_(blob), maxBytes_(maxBytes) {
+        buffer_.clear();
     }
-    [[nodiscard]] std::string path() const { return "/proc/self/fd/" + std::to_string(fd_.get()); }
-    [[nodiscard]] int fd() const { return fd_.get(); }
+
+    // Everything written before this is the preamble and File Meta group.
+    void startDataset() { datasetOffset_ = buffer_.size(); inDataset_ = true; }
+
+    OFBool good() const override { return OFTrue; }
+    OFCondition status() const override { return EC_Normal; }
+    OFBool isFlushed() const override { return OFTrue; }
+    offile_off_t avail() const override { return std::numeric_limits<std::int32_t>::max(); }
+    void flush() override {}
+
+    offile_off_t write(const void* buf, offile_off_t len) override {
+        if (len <= 0) return 0;
+        const auto n = static_cast<std::size_t>(len);
+        received_ += n;
+        if (tooLarge_ || error_) return len;  // drained, not kept
+        if (received_ > maxBytes_) {
+            tooLarge_ = true;
+            release();
+            return len;
+        }
+        const std::span<const std::uint8_t> piece(static_cast<const std::uint8_t*>(buf), n);
+        try {
+            buffer_.insert(buffer_.end(), piece.begin(), piece.end());
+            object_.update(piece);
+            if (inDataset_) dataset_.update(piece);
+        } catch (const std::exception& e) {
+            error_ = std::string("receiving an object: ") + e.what();
+            release();
+            return len;
+        }
+        if (blob_ != nullptr) (void)blob_->write(piece);  // a failure stays in the writer until commit
+        return len;
+    }
+
+    [[nodiscard]] bool tooLarge() const noexcept { return tooLarge_; }
+    [[nodiscard]] std::uint64_t received() const noexcept { return received_; }
+    [[nodiscard]] const std::optional<std::string>& error() const noexcept { return error_; }
+    [[nodiscard]] std::span<const std::uint8_t> bytes() const noexcept { return buffer_; }
+    KnownDigests digests() { return KnownDigests{object_.finish(), dataset_.finish(), datasetOffset_}; }
 
 private:
-    core::UniqueFd fd_;
+    void release() {
+        std::vector<std::uint8_t>().swap(buffer_);
+        if (blob_ != nullptr) blob_->abort();
+    }
+
+    std::vector<std::uint8_t>& buffer_;
+    state::BlobWriter* blob_;
+    std::size_t maxBytes_;
+    core::Sha256 object_, dataset_;
+    std::size_t datasetOffset_ = 0;
+    bool inDataset_ = false;
+    std::uint64_t received_ = 0;
+    bool tooLarge_ = false;
+    std::optional<std::string> error_;
 };
 
-class Mapping {
+class ConsumerStream final : public DcmOutputStream {
 public:
-    explicit Mapping(int fd) {
-        struct stat st{};
-        if (::fstat(fd, &st) != 0) throw std::runtime_error("fstat memfd");
-        size_ = static_cast<std::size_t>(st.st_size);
-        if (size_ == 0) return;
-        void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
-        if (p == MAP_FAILED) throw std::runtime_error(std::string("mmap: ") + std::strerror(errno));
-        data_ = static_cast<const std::uint8_t*>(p);
-    }
-    ~Mapping() {
-        if (data_ != nullptr) ::munmap(const_cast<std::uint8_t*>(data_), size_);
-    }
-    Mapping(const Mapping&) = delete;
-    Mapping& operator=(const Mapping&) = delete;
-    [[nodiscard]] std::span<const std::uint8_t> bytes() const { return {data_, size_}; }
-
-private:
-    const std::uint8_t* data_ = nullptr;
-    std::size_t size_ = 0;
+    explicit ConsumerStream(DcmConsumer* consumer) : DcmOutputStream(consumer) {}
 };
+
+// The preamble and File Meta group of a received object, as DCMTK's own
+// bit-preserving storage writes them.
+OFCondition writeMetaHeader(DcmOutputStream& out, const T_DIMSE_C_StoreRQ& req, const OFString& transferSyntax,
+                            const std::string& callingAe) {
+    DcmMetaInfo meta;
+    const Uint8 version[] = {0, 1};
+    OFCondition c = meta.putAndInsertUint8Array(DCM_FileMetaInformationVersion, version, 2);
+    if (c.good()) c = meta.putAndInsertString(DCM_MediaStorageSOPClassUID, req.AffectedSOPClassUID);
+    if (c.good()) c = meta.putAndInsertString(DCM_MediaStorageSOPInstanceUID, req.AffectedSOPInstanceUID);
+    if (c.good()) c = meta.putAndInsertOFStringArray(DCM_TransferSyntaxUID, transferSyntax);
+    if (c.good()) c = meta.putAndInsertString(DCM_ImplementationClassUID, OFFIS_IMPLEMENTATION_CLASS_UID);
+    if (c.good()) c = meta.putAndInsertString(DCM_ImplementationVersionName, OFFIS_DTK_IMPLEMENTATION_VERSION_NAME);
+    if (c.good() && !callingAe.empty())
+        c = meta.putAndInsertString(DCM_SourceApplicationEntityTitle, callingAe.c_str());
+    if (c.good())
+        c = meta.computeGroupLengthAndPadding(EGL_withGL, EPD_noChange, META_HEADER_DEFAULT_TRANSFERSYNTAX,
+                                              EET_UndefinedLength);
+    if (c.bad()) return c;
+    meta.transferInit();
+    c = meta.write(out, META_HEADER_DEFAULT_TRANSFERSYNTAX, EET_ExplicitLength, nullptr);
+    meta.transferEnd();
+    return c;
+}
 
 }  // namespace
 
@@ -240,9 +310,22 @@ protected:
     OFCondition handleIncomingCommand(T_DIMSE_Message* msg, const DcmPresentationContextInfo& presInfo) override {
         if (msg->CommandField != DIMSE_C_STORE_RQ) return DcmThreadSCP::handleIncomingCommand(msg, presInfo);
         T_DIMSE_C_StoreRQ& req = msg->msg.CStoreRQ;
-        MemoryFile file;
-        OFCondition cond = receiveSTORERequest(req, presInfo.presentationContextID, file.path().c_str());
+        if (req.DataSetType == DIMSE_DATASET_NULL) return DIMSE_BADMESSAGE;
+        auto begun = service_.state.blobs().begin();
+        state::BlobWriter* blob = nullptr;
+        if (auto* w = std::get_if<std::unique_ptr<state::BlobWriter>>(&begun)) blob = w->get();
+        ReceivingObject object(buffer_, blob, service_.settings.maxObjectBytes);
+        ConsumerStream stream(&object);
+        OFCondition cond = writeMetaHeader(stream, req, presInfo.acceptedTransferSyntax, callingAe_);
+        if (cond.bad()) return cond;
+        object.startDataset();
+        T_ASC_PresentationContextID datasetContext = presInfo.presentationContextID;
+        cond = DIMSE_receiveDataSetInFile(assoc_, getDIMSEBlockingMode(), static_cast<int>(getDIMSETimeout()),
+                                          &datasetContext, &stream, nullptr, nullptr);
         if (cond.bad()) return cond;  // the association is unusable; DCMTK ends it
+        if (datasetContext != presInfo.presentationContextID)
+            return makeDcmnetCondition(DIMSEC_INVALIDPRESENTATIONCONTEXTID, OF_error,
+                                       "DIMSE: the data set came on another presentation context than its command");
         // The mode may have changed since the association began.
         std::uint16_t status = 0;
         if (!decision().allowed()) {
@@ -251,8 +334,18 @@ protected:
         } else {
             StoreResult r;
             try {
-                Mapping map(file.fd());
-                r = pipeline_.store(map.bytes(), source(), actor());
+                if (object.tooLarge())
+                    r = pipeline_.refuse(RejectReason::too_large,
+                                         "the object is " + std::to_string(object.received()) +
+                                             " bytes, over the limit of " +
+                                             std::to_string(service_.settings.maxObjectBytes),
+                                         source(), actor());
+                else if (object.error())
+                    throw std::runtime_error(*object.error());
+                else if (blob == nullptr)  // no blob could be started: the whole-object path says why
+                    r = pipeline_.store(object.bytes(), source(), actor());
+                else
+                    r = pipeline_.storeReceived(object.bytes(), object.digests(), *blob, source(), actor());
             } catch (const std::exception& e) {
                 r.status = StoreStatus::failed;
                 r.detail = e.what();
@@ -263,6 +356,8 @@ protected:
             else if (r.status == StoreStatus::duplicate) ++duplicates_;
             else ++failed_;
         }
+        // A large object's memory is not kept for the rest of the association.
+        if (buffer_.capacity() > kKeptReceiveBuffer) std::vector<std::uint8_t>().swap(buffer_);
         return sendSTOREResponse(presInfo.presentationContextID, req, status);
     }
 
@@ -307,6 +402,7 @@ private:
     bool accepted_ = false;
     int socket_ = -1;
     std::int64_t stored_ = 0, duplicates_ = 0, failed_ = 0;
+    std::vector<std::uint8_t> buffer_;  // the object being received, reused across objects
 };
 
 // DCMTK keeps the association's socket to itself (getSocket() is protected);

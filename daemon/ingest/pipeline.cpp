@@ -35,19 +35,58 @@ IngestPipeline::IngestPipeline(state::Connection& connection, state::BlobStore& 
 
 StoreResult IngestPipeline::store(std::span<const std::uint8_t> part10, const std::string& source,
                                   const state::Actor& actor) {
+    return run(part10, nullptr, nullptr, source, actor);
+}
+
+StoreResult IngestPipeline::storeReceived(std::span<const std::uint8_t> part10, const KnownDigests& digests,
+                                          state::BlobWriter& blob, const std::string& source,
+                                          const state::Actor& actor) {
+    StoreResult r = run(part10, &digests, &blob, source, actor);
+    blob.abort();  // a no-op once committed
+    return r;
+}
+
+StoreResult IngestPipeline::refuse(RejectReason reason, const std::string& detail, const std::string& source,
+                                   const state::Actor& actor) {
     StoreResult r;
-    auto parsed = parseInstance(part10, maxObjectBytes_);
-    if (const auto* rej = std::get_if<Rejection>(&parsed)) {
-        r.status = StoreStatus::rejected;
-        r.detail = std::string(toString(rej->reason)) + ": " + rej->detail;
-        audit(actor, r, source);
-        return r;
-    }
+    r.status = StoreStatus::rejected;
+    r.detail = std::string(toString(reason)) + ": " + detail;
+    audit(actor, r, source);
+    return r;
+}
+
+StoreResult IngestPipeline::run(std::span<const std::uint8_t> part10, const KnownDigests* digests,
+                                state::BlobWriter* writer, const std::string& source, const state::Actor& actor) {
+    StoreResult r;
+    auto parsed = parseInstance(part10, maxObjectBytes_, digests);
+    if (const auto* rej = std::get_if<Rejection>(&parsed)) return refuse(rej->reason, rej->detail, source, actor);
     const InstanceFields& f = std::get<InstanceFields>(parsed);
     r.sopInstanceUid = f.sopInstanceUid;
     r.studyUid = f.studyUid;
 
-    auto put = blobs_.put(part10, f.sha256);  // the digest parseInstance already took
+    // A re-sent object is answered from the catalogue, before any blob is made
+    // durable. add() below decides again, in its transaction, for the race
+    // with another association storing the same instance now.
+    try {
+        if (const auto existing = conn_.catalogue.datasetDigestOf(f.sopInstanceUid)) {
+            if (*existing == f.datasetSha256) {
+                r.status = StoreStatus::duplicate;
+                r.detail = "already stored with the same content";
+                return r;
+            }
+            r.status = StoreStatus::conflict;
+            r.detail = "a UID of this object (instance or series) already names other content; nothing overwritten";
+            audit(actor, r, source);
+            return r;
+        }
+    } catch (const std::exception& err) {
+        r.status = StoreStatus::failed;
+        r.detail = std::string("catalogue: ") + err.what();
+        audit(actor, r, source);
+        return r;
+    }
+
+    auto put = writer != nullptr ? writer->commit(f.sha256) : blobs_.put(part10, f.sha256);
     if (const auto* fail = std::get_if<state::BlobFailure>(&put)) {
         r.status = fail->kind == state::BlobFailure::Kind::no_space ? StoreStatus::out_of_resources
                                                                     : StoreStatus::failed;

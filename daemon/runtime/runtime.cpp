@@ -24,10 +24,6 @@ namespace sealport::runtime {
 
 namespace asio = boost::asio;
 
-namespace {
-// The largest DICOM object accepted, over the network or from a file.
-constexpr std::size_t kMaxObjectBytes = 2ULL * 1024 * 1024 * 1024;
-}  // namespace
 
 struct Runtime::Impl {
     Impl(core::Config c, core::SecretBytes master)
@@ -39,7 +35,7 @@ struct Runtime::Impl {
         , commands(state.audit())
         , roles(config.roles)
         , services{state, mode, tripwires, checklist, alerts, clock, gate, config.policy,
-                   kMaxObjectBytes, SEALPORT_VERSION, [this]() -> std::optional<std::uint16_t> {
+                   static_cast<std::size_t>(config.dicom.maxObjectMiB) * 1024 * 1024, SEALPORT_VERSION, [this]() -> std::optional<std::uint16_t> {
                        return dicom ? std::optional<std::uint16_t>(dicom->port()) : std::nullopt;
                    }}
         , signals(io, SIGTERM, SIGINT)
@@ -57,7 +53,8 @@ struct Runtime::Impl {
         control = std::make_unique<control::ControlServer>(io, std::move(controlFd), config.control,
                                                            roles, commands);
         dicom = std::make_unique<ingest::DicomService>(
-            ingest::DicomSettings{config.dicom.listen, config.dicom.aeTitle, 16, kMaxObjectBytes, 30, 60}, state, gate,
+            ingest::DicomSettings{config.dicom.listen, config.dicom.aeTitle, 16,
+                                  static_cast<std::size_t>(config.dicom.maxObjectMiB) * 1024 * 1024, 30, 60}, state, gate,
             config.policy, clock);
         dicom->start(fds.take("dicom"));
         registerCoreCommands(commands, services);

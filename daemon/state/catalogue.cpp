@@ -69,14 +69,17 @@ constexpr std::string_view kInstanceColumns =
 
 }  // namespace
 
+std::optional<core::Sha256Digest> Catalogue::datasetDigestOf(const std::string& sopInstanceUid) {
+    Statement existing = db_.prepare("SELECT dataset_sha256 FROM instance WHERE sop_instance_uid = ?");
+    existing.bind(1, sopInstanceUid);
+    if (!existing.step()) return std::nullopt;
+    return digest(existing.blob(0));
+}
+
 AddOutcome Catalogue::add(const CatalogueEntry& e) {
     Database::Transaction tx(db_);
-    {
-        Statement existing = db_.prepare("SELECT dataset_sha256 FROM instance WHERE sop_instance_uid = ?");
-        existing.bind(1, e.sopInstanceUid);
-        if (existing.step())
-            return digest(existing.blob(0)) == e.datasetSha256 ? AddOutcome::duplicate : AddOutcome::conflict;
-    }
+    if (const auto existing = datasetDigestOf(e.sopInstanceUid))
+        return *existing == e.datasetSha256 ? AddOutcome::duplicate : AddOutcome::conflict;
     {
         // INSERT OR IGNORE: the first instance of a study or series sets its attributes.
         Statement st = db_.prepare(

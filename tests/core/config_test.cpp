@@ -123,6 +123,7 @@ max_clients = 8
 listen = "127.0.0.1:11113"
 ae_title = "SEALPORT_TEST"
 allowed_calling_aes = ["MODALITY1", "PACS"]
+max_object_mib = 512
 
 [links]
 listen = "[::1]:9443"
@@ -174,6 +175,7 @@ TEST_CASE("a full configuration sets every key", "[config]") {
     CHECK(c.dicom.listen == Endpoint{"127.0.0.1", 11113});
     CHECK(c.dicom.aeTitle == "SEALPORT_TEST");
     CHECK(c.dicom.allowedCallingAes == std::vector<std::string>{"MODALITY1", "PACS"});
+    CHECK(c.dicom.maxObjectMiB == 512);
     CHECK(c.links.listen == Endpoint{"::1", 9443});
     CHECK(c.links.publicUrl == "https://images.example.org");
     CHECK(c.links.tlsCert == std::filesystem::path("/etc/sealport/tls.crt"));
@@ -213,6 +215,7 @@ TEST_CASE("embedded defaults without systemd directories put state under ./var",
     CHECK_FALSE(c.keyFile.has_value());
     CHECK(c.control.maxRequestBytes == 64 * 1024);
     CHECK(c.control.requestTimeoutMs == 5000);
+    CHECK(c.dicom.maxObjectMiB == 2048);
     CHECK(c.control.maxClients == 32);
     CHECK(c.dicom.listen == Endpoint{"0.0.0.0", 11112});
     CHECK(c.dicom.aeTitle == "SEALPORT");
@@ -366,6 +369,8 @@ TEST_CASE("an integer outside its range is refused, naming the allowed range", "
             {"control", "max_clients", 0, "1..1024"},
             {"control", "max_clients", 1025, "1..1024"},
             {"control", "max_clients", -1, "1..1024"},
+            {"dicom", "max_object_mib", 0, "1..2048"},
+            {"dicom", "max_object_mib", 2049, "1..2048"},
             {"audit", "checkpoint_every", 0, "1..1000000"},
             {"audit", "checkpoint_every", 1000001, "1..1000000"},
             {"audit", "checkpoint_every", -4294967295LL, "1..1000000"},

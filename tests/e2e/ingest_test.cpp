@@ -150,6 +150,8 @@ TEST_CASE("studies sent with storescu in several transfer syntaxes and character
                 } else {
                     CHECK(storedFields.datasetSha256 == sentFields.datasetSha256);
                 }
+                // The digests taken while the object arrived equal those of a pass over the stored bytes.
+                CHECK(view.st.catalogue().datasetDigestOf(inst.at("sop_instance_uid")) == storedFields.datasetSha256);
             }
         }
     }
@@ -273,6 +275,32 @@ TEST_CASE("a full disk answers 0xA700, leaves no partial blob or row, and the da
     CHECK(instances < 40);
     // Still serving.
     CHECK(d.ctl({"status"}).exitCode == 0);
+    CHECK(d.terminate() == 0);
+}
+
+TEST_CASE("an object over max_object_mib is refused with 0xC000 and not kept, the rest of the association is stored") {
+    std::string config = kConfig;
+    config.insert(config.find("[policy]"), "max_object_mib = 1\n");
+    Daemon d(config);
+    d.startAndWaitReady();
+    const auto port = dicomPort(d);
+    const auto study = d.dir() / "study";
+    // One 2 MiB image (over the limit) among three small ones, sent in one association.
+    const json m = generate(study, {"--seed", "21", "--series", "CT:1:1024x1024", "--series", "MR:3:64x64"});
+    const auto r = storescu(port, "MODALITY1", study);
+    CHECK_THAT(r.err, Catch::Contains("Error: CannotUnderstand"));
+    const json studies = jsonOf(d.ctl({"studies", "--json"})).at("studies");
+    REQUIRE(studies.size() == 1);
+    CHECK(studies[0].at("instances") == 3);
+    const auto refused = d.auditEntries("ingest.store");
+    REQUIRE(refused.size() == 1);
+    CHECK(refused[0].at("outcome") == "refused");
+    CHECK(refused[0].at("details").at("dimse_status") == 0xC000);
+    CHECK_THAT(refused[0].at("details").at("detail").get<std::string>(), Catch::StartsWith("too_large"));
+    std::size_t blobs = 0;
+    for (const auto& e : std::filesystem::recursive_directory_iterator(d.stateDir() / "blobs"))
+        if (e.is_regular_file()) ++blobs;
+    CHECK(blobs == 3);  // no blob, and no temporary file, for the refused object
     CHECK(d.terminate() == 0);
 }
 

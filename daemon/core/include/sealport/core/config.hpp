@@ -48,6 +48,9 @@ struct DicomConfig {
     Endpoint listen{"0.0.0.0", 11112};
     std::string aeTitle = "SEALPORT";
     std::vector<std::string> allowedCallingAes;  // empty: nothing accepted
+    // The largest object accepted, over the network or from a file: a larger
+    // one is refused (0xC000) and not kept, even while it arrives.
+    std::uint64_t maxObjectMiB = 2048;
 };
 
 struct LinksConfig {

@@ -5,6 +5,8 @@
 #include <string>
 
 #include "sealport/core/clock.hpp"
+#include "sealport/ingest/instance.hpp"
+#include "sealport/state/blob_store.hpp"
 #include "sealport/state/state.hpp"
 
 namespace sealport::ingest {
@@ -41,7 +43,21 @@ public:
     StoreResult store(std::span<const std::uint8_t> part10, const std::string& source,
                       const state::Actor& actor);
 
+    // The same for an object that was hashed and encrypted while it arrived:
+    // `blob` holds exactly `part10`, not yet committed; it is committed only if
+    // the object is accepted as new, and aborted otherwise. A re-sent object
+    // (same SOP Instance UID) is answered without writing its blob at all.
+    StoreResult storeReceived(std::span<const std::uint8_t> part10, const KnownDigests& digests,
+                              state::BlobWriter& blob, const std::string& source, const state::Actor& actor);
+
+    // An object refused before it could be parsed (e.g. over the size limit
+    // while it was arriving): the rejection is audited like any other.
+    StoreResult refuse(RejectReason reason, const std::string& detail, const std::string& source,
+                       const state::Actor& actor);
+
 private:
+    StoreResult run(std::span<const std::uint8_t> part10, const KnownDigests* digests, state::BlobWriter* blob,
+                    const std::string& source, const state::Actor& actor);
     void audit(const state::Actor& actor, const StoreResult& r, const std::string& source);
 
     state::Connection& conn_;

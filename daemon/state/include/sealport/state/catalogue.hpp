@@ -79,6 +79,10 @@ public:
     // leaves the catalogue as it was; the caller then drops the new blob.
     AddOutcome add(const CatalogueEntry& entry);
 
+    // The data set digest catalogued for an instance, if it is catalogued: lets
+    // ingest answer a re-sent object without writing its blob first.
+    [[nodiscard]] std::optional<core::Sha256Digest> datasetDigestOf(const std::string& sopInstanceUid);
+
     [[nodiscard]] std::vector<StudySummary> studies(const std::optional<std::string>& patientId = {});
     [[nodiscard]] std::optional<StudyDetail> study(const std::string& studyUid);
     [[nodiscard]] std::vector<InstanceLocation> instancesOf(const std::string& studyUid);
