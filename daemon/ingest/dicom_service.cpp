@@ -85,9 +85,8 @@ std::string peerHost(const OFString& ip) { return std::string(ip.c_str()); }
 
 // One C-STORE data set as it arrives from the network: DCMTK hands each PDV
 // fragment to write(), which keeps the object in memory (for the parse that
-// follows), takes both SHA-256 digests (the whole object, and the data set
-// after the File Meta group written here) and feeds the encrypted blob, whose
-// chunks are on their way to the disk before the last fragment arrives.
+// follows), takes its SHA-256 and feeds the encrypted blob, whose chunks are
+// on their way to the disk before the last fragment arrives.
 // Nothing is decided here: failures are recorded and the rest of the data set
 // is still read, so that the SCU gets a status instead of a dropped association.
 class ReceivingObject final : public DcmConsumer {
@@ -96,9 +95,6 @@ public:
         : buffer_(buffer), blob_(blob), maxBytes_(maxBytes) {
         buffer_.clear();
     }
-
-    // Everything written before this is the preamble and File Meta group.
-    void startDataset() { datasetOffset_ = buffer_.size(); inDataset_ = true; }
 
     OFBool good() const override { return OFTrue; }
     OFCondition status() const override { return EC_Normal; }
@@ -120,7 +116,6 @@ public:
         try {
             buffer_.insert(buffer_.end(), piece.begin(), piece.end());
             object_.update(piece);
-            if (inDataset_) dataset_.update(piece);
         } catch (const std::exception& e) {
             error_ = std::string("receiving an object: ") + e.what();
             release();
@@ -134,7 +129,7 @@ public:
     [[nodiscard]] std::uint64_t received() const noexcept { return received_; }
     [[nodiscard]] const std::optional<std::string>& error() const noexcept { return error_; }
     [[nodiscard]] std::span<const std::uint8_t> bytes() const noexcept { return buffer_; }
-    KnownDigests digests() { return KnownDigests{object_.finish(), dataset_.finish(), datasetOffset_}; }
+    core::Sha256Digest digest() { return object_.finish(); }
 
 private:
     void release() {
@@ -145,9 +140,7 @@ private:
     std::vector<std::uint8_t>& buffer_;
     state::BlobWriter* blob_;
     std::size_t maxBytes_;
-    core::Sha256 object_, dataset_;
-    std::size_t datasetOffset_ = 0;
-    bool inDataset_ = false;
+    core::Sha256 object_;
     std::uint64_t received_ = 0;
     bool tooLarge_ = false;
     std::optional<std::string> error_;
@@ -318,7 +311,6 @@ protected:
         ConsumerStream stream(&object);
         OFCondition cond = writeMetaHeader(stream, req, presInfo.acceptedTransferSyntax, callingAe_);
         if (cond.bad()) return cond;
-        object.startDataset();
         T_ASC_PresentationContextID datasetContext = presInfo.presentationContextID;
         cond = DIMSE_receiveDataSetInFile(assoc_, getDIMSEBlockingMode(), static_cast<int>(getDIMSETimeout()),
                                           &datasetContext, &stream, nullptr, nullptr);
@@ -345,7 +337,8 @@ protected:
                 else if (blob == nullptr)  // no blob could be started: the whole-object path says why
                     r = pipeline_.store(object.bytes(), source(), actor());
                 else
-                    r = pipeline_.storeReceived(object.bytes(), object.digests(), *blob, source(), actor());
+                    r = pipeline_.storeReceived(object.bytes(), object.digest(), *blob, req.AffectedSOPInstanceUID,
+                                                source(), actor());
             } catch (const std::exception& e) {
                 r.status = StoreStatus::failed;
                 r.detail = e.what();

@@ -235,7 +235,7 @@ constexpr std::uint32_t kCapturedTags[] = {kSopClassUid.tag, kSopInstanceUid.tag
 }  // namespace
 
 std::variant<InstanceFields, Rejection> parseInstance(std::span<const std::uint8_t> part10,
-                                                      std::size_t maxBytes, const KnownDigests* known) {
+                                                      std::size_t maxBytes, const core::Sha256Digest* objectDigest) {
     if (part10.size() > maxBytes)
         return reject(RejectReason::too_large, "the object is " + std::to_string(part10.size()) +
                                                    " bytes, over the limit of " +
@@ -354,13 +354,8 @@ std::variant<InstanceFields, Rejection> parseInstance(std::span<const std::uint8
     f.instanceNumber = integer(DCM_InstanceNumber);
     f.transferSyntaxUid = tsUid;
     f.size = part10.size();
-    if (known != nullptr && known->datasetOffset == meta.end) {
-        f.sha256 = known->object;
-        f.datasetSha256 = known->dataset;
-    } else {
-        f.sha256 = core::sha256(part10);
-        f.datasetSha256 = core::sha256(dataset);
-    }
+    f.sha256 = objectDigest != nullptr ? *objectDigest : core::sha256(part10);
+    f.datasetSha256 = core::sha256(dataset);
     return f;
 }
 

@@ -1,5 +1,8 @@
 #include "sealport/ingest/pipeline.hpp"
 
+#include <future>
+#include <optional>
+
 #include "sealport/core/log.hpp"
 #include "sealport/ingest/instance.hpp"
 
@@ -33,15 +36,44 @@ IngestPipeline::IngestPipeline(state::Connection& connection, state::BlobStore& 
                                const core::Clock& clock, std::size_t maxObjectBytes)
     : conn_(connection), blobs_(blobs), clock_(clock), maxObjectBytes_(maxObjectBytes) {}
 
+namespace {
+
+// A blob commit running on another thread. Whoever does not take its result
+// (the object was rejected, or was a duplicate after all) removes the blob.
+class PendingCommit {
+public:
+    PendingCommit(state::BlobStore& blobs, state::BlobWriter& writer, const core::Sha256Digest& digest)
+        : blobs_(blobs), result_(std::async(std::launch::async, [&writer, digest] { return writer.commit(digest); })) {}
+    ~PendingCommit() { discard(); }
+    PendingCommit(const PendingCommit&) = delete;
+    PendingCommit& operator=(const PendingCommit&) = delete;
+
+    state::BlobResult<state::StoredBlob> take() { return result_.get(); }
+    void discard() noexcept {
+        if (!result_.valid()) return;
+        try {
+            const auto r = result_.get();
+            if (const auto* b = std::get_if<state::StoredBlob>(&r)) blobs_.remove(b->id);
+        } catch (...) {
+        }
+    }
+
+private:
+    state::BlobStore& blobs_;
+    std::future<state::BlobResult<state::StoredBlob>> result_;
+};
+
+}  // namespace
+
 StoreResult IngestPipeline::store(std::span<const std::uint8_t> part10, const std::string& source,
                                   const state::Actor& actor) {
-    return run(part10, nullptr, nullptr, source, actor);
+    return run(part10, nullptr, nullptr, {}, source, actor);
 }
 
-StoreResult IngestPipeline::storeReceived(std::span<const std::uint8_t> part10, const KnownDigests& digests,
-                                          state::BlobWriter& blob, const std::string& source,
-                                          const state::Actor& actor) {
-    StoreResult r = run(part10, &digests, &blob, source, actor);
+StoreResult IngestPipeline::storeReceived(std::span<const std::uint8_t> part10, const core::Sha256Digest& digest,
+                                          state::BlobWriter& blob, const std::string& announcedSopInstanceUid,
+                                          const std::string& source, const state::Actor& actor) {
+    StoreResult r = run(part10, &digest, &blob, announcedSopInstanceUid, source, actor);
     blob.abort();  // a no-op once committed
     return r;
 }
@@ -55,10 +87,27 @@ StoreResult IngestPipeline::refuse(RejectReason reason, const std::string& detai
     return r;
 }
 
-StoreResult IngestPipeline::run(std::span<const std::uint8_t> part10, const KnownDigests* digests,
-                                state::BlobWriter* writer, const std::string& source, const state::Actor& actor) {
+StoreResult IngestPipeline::run(std::span<const std::uint8_t> part10, const core::Sha256Digest* digest,
+                                state::BlobWriter* writer, const std::string& announcedUid, const std::string& source,
+                                const state::Actor& actor) {
     StoreResult r;
-    auto parsed = parseInstance(part10, maxObjectBytes_, digests);
+    // An object that arrived hashed and encrypted, announced under a SOP
+    // Instance UID the catalogue does not know (the usual case), has its blob
+    // made durable — fsync, rename, fsync of the directory: disk waits — while
+    // this thread parses it and takes its data set's digest. The blob is
+    // removed again if the object turns out to be rejected or a duplicate.
+    std::optional<PendingCommit> committing;
+    if (writer != nullptr && digest != nullptr && !announcedUid.empty()) {
+        bool known = true;
+        try {
+            known = conn_.catalogue.datasetDigestOf(announcedUid).has_value();
+        } catch (const std::exception&) {
+            // Decided below, on the path that reports catalogue failures.
+        }
+        if (!known) committing.emplace(blobs_, *writer, *digest);
+    }
+
+    auto parsed = parseInstance(part10, maxObjectBytes_, digest);
     if (const auto* rej = std::get_if<Rejection>(&parsed)) return refuse(rej->reason, rej->detail, source, actor);
     const InstanceFields& f = std::get<InstanceFields>(parsed);
     r.sopInstanceUid = f.sopInstanceUid;
@@ -86,7 +135,7 @@ StoreResult IngestPipeline::run(std::span<const std::uint8_t> part10, const Know
         return r;
     }
 
-    auto put = writer != nullptr ? writer->commit(f.sha256) : blobs_.put(part10, f.sha256);
+    auto put = committing ? committing->take() : writer != nullptr ? writer->commit(f.sha256) : blobs_.put(part10, f.sha256);
     if (const auto* fail = std::get_if<state::BlobFailure>(&put)) {
         r.status = fail->kind == state::BlobFailure::Kind::no_space ? StoreStatus::out_of_resources
                                                                     : StoreStatus::failed;

@@ -57,24 +57,16 @@ inline constexpr std::size_t kMaxSequenceDepth = 128;
 inline constexpr std::size_t kMaxDataElements = 2'000'000;
 inline constexpr std::size_t kMaxTextBytes = 1024;
 
-// Digests taken while the object arrived (the C-STORE SCP hashes the bytes as
-// they come in). parseInstance uses them instead of a pass of its own when its
-// dataset starts at `datasetOffset`, as it does for every object whose File
-// Meta group the receiver wrote itself.
-struct KnownDigests {
-    core::Sha256Digest object{};
-    core::Sha256Digest dataset{};
-    std::size_t datasetOffset = 0;
-};
-
 // Parses one Part 10 object (preamble, "DICM", File Meta group, dataset in the
 // transfer syntax named by (0002,0010)). Objects larger than `maxBytes`, and
 // deflated datasets that inflate to more than `maxBytes`, are refused before
-// parsing. Nothing is written to disk and nothing is decompressed except a
+// parsing. `objectDigest`, when given, is the SHA-256 of `part10` taken while
+// it arrived (the C-STORE SCP hashes the bytes as they come in) and saves a
+// pass; the data set's digest is always computed here. Nothing is written to disk and nothing is decompressed except a
 // deflated dataset's stream. Thread-safe; does not throw on bad input.
 std::variant<InstanceFields, Rejection> parseInstance(std::span<const std::uint8_t> part10,
                                                       std::size_t maxBytes,
-                                                      const KnownDigests* known = nullptr);
+                                                      const core::Sha256Digest* objectDigest = nullptr);
 
 std::string_view toString(RejectReason reason) noexcept;
 

@@ -44,11 +44,13 @@ public:
                       const state::Actor& actor);
 
     // The same for an object that was hashed and encrypted while it arrived:
-    // `blob` holds exactly `part10`, not yet committed; it is committed only if
-    // the object is accepted as new, and aborted otherwise. A re-sent object
-    // (same SOP Instance UID) is answered without writing its blob at all.
-    StoreResult storeReceived(std::span<const std::uint8_t> part10, const KnownDigests& digests,
-                              state::BlobWriter& blob, const std::string& source, const state::Actor& actor);
+    // `digest` is the SHA-256 of `part10`; `blob` holds exactly `part10`, not
+    // yet committed, and is kept only if the object is stored as new. An object
+    // announced (C-STORE request) under a SOP Instance UID already catalogued
+    // is answered without making its blob durable at all.
+    StoreResult storeReceived(std::span<const std::uint8_t> part10, const core::Sha256Digest& digest,
+                              state::BlobWriter& blob, const std::string& announcedSopInstanceUid,
+                              const std::string& source, const state::Actor& actor);
 
     // An object refused before it could be parsed (e.g. over the size limit
     // while it was arriving): the rejection is audited like any other.
@@ -56,8 +58,9 @@ public:
                        const state::Actor& actor);
 
 private:
-    StoreResult run(std::span<const std::uint8_t> part10, const KnownDigests* digests, state::BlobWriter* blob,
-                    const std::string& source, const state::Actor& actor);
+    StoreResult run(std::span<const std::uint8_t> part10, const core::Sha256Digest* digest,
+                    state::BlobWriter* blob, const std::string& announcedUid, const std::string& source,
+                    const state::Actor& actor);
     void audit(const state::Actor& actor, const StoreResult& r, const std::string& source);
 
     state::Connection& conn_;
