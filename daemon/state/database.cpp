@@ -26,6 +26,52 @@ Statement::Statement(sqlite3* db, std::string_view sql) : db_(db) {
     if (rc != SQLITE_OK) throwDbError(db, rc, "prepare");
 }
 
+Statement::Statement(sqlite3* db, std::string_view sql, std::shared_ptr<StatementCache> cache)
+    : db_(db), cache_(std::move(cache)), sql_(sql) {
+    if (sqlite3_stmt* reused = cache_->take(sql)) {
+        stmt_.reset(reused);
+        return;
+    }
+    sqlite3_stmt* raw = nullptr;
+    const int rc = sqlite3_prepare_v2(db, sql.data(), static_cast<int>(sql.size()), &raw, nullptr);
+    stmt_.reset(raw);
+    if (rc != SQLITE_OK) throwDbError(db, rc, "prepare");
+}
+
+Statement::~Statement() {
+    if (cache_ && stmt_) {
+        sqlite3_reset(stmt_.get());
+        sqlite3_clear_bindings(stmt_.get());
+        cache_->give(sql_, stmt_.release());
+    }
+}
+
+StatementCache::~StatementCache() {
+    for (auto& [sql, list] : free_)
+        for (sqlite3_stmt* s : list) sqlite3_finalize(s);
+}
+
+sqlite3_stmt* StatementCache::take(std::string_view sql) noexcept {
+    const auto it = free_.find(std::string(sql));
+    if (it == free_.end() || it->second.empty()) return nullptr;
+    sqlite3_stmt* s = it->second.back();
+    it->second.pop_back();
+    return s;
+}
+
+void StatementCache::give(std::string_view sql, sqlite3_stmt* stmt) noexcept {
+    constexpr std::size_t kPerStatement = 4;
+    try {
+        auto& list = free_[std::string(sql)];
+        if (list.size() < kPerStatement) {
+            list.push_back(stmt);
+            return;
+        }
+    } catch (...) {
+    }
+    sqlite3_finalize(stmt);
+}
+
 Statement& Statement::bind(int index, std::int64_t value) {
     const int rc = sqlite3_bind_int64(stmt_.get(), index, value);
     if (rc != SQLITE_OK) throwDbError(db_, rc, "bind");
@@ -159,7 +205,7 @@ void Database::exec(std::string_view sql) {
     }
 }
 
-Statement Database::prepare(std::string_view sql) { return Statement(db_.get(), sql); }
+Statement Database::prepare(std::string_view sql) { return Statement(db_.get(), sql, statements_); }
 
 void Database::afterCommit(std::function<void()> fn) {
     if (!inTransaction()) {

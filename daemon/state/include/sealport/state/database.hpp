@@ -14,6 +14,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "sealport/core/secret.hpp"
@@ -45,9 +46,33 @@ private:
     int code_;
 };
 
+// Prepared statements kept for reuse by one connection: preparing (parsing
+// the SQL, reading the schema) costs more than running the short statements
+// ingest issues for every object.
+class StatementCache {
+public:
+    StatementCache() = default;
+    ~StatementCache();
+    StatementCache(const StatementCache&) = delete;
+    StatementCache& operator=(const StatementCache&) = delete;
+
+    // A statement prepared earlier for exactly this SQL, reset, or nullptr.
+    sqlite3_stmt* take(std::string_view sql) noexcept;
+    void give(std::string_view sql, sqlite3_stmt* stmt) noexcept;
+
+private:
+    std::unordered_map<std::string, std::vector<sqlite3_stmt*>> free_;
+};
+
 class Statement {
 public:
     Statement(sqlite3* db, std::string_view sql);
+    // Reuses a cached statement if there is one and returns it to the cache
+    // (reset, bindings cleared) when destroyed.
+    Statement(sqlite3* db, std::string_view sql, std::shared_ptr<StatementCache> cache);
+    ~Statement();
+    Statement(Statement&&) noexcept = default;
+    Statement& operator=(Statement&&) noexcept = default;
 
     Statement& bind(int index, std::int64_t value);
     Statement& bind(int index, std::string_view text);
@@ -66,6 +91,8 @@ public:
 private:
     sqlite3* db_;
     StmtPtr stmt_;
+    std::shared_ptr<StatementCache> cache_;
+    std::string sql_;
 };
 
 // An SQLCipher database file opened with a raw 256-bit key.
@@ -113,6 +140,7 @@ public:
 private:
     explicit Database(Sqlite3Ptr db) : db_(std::move(db)) {}
     Sqlite3Ptr db_;
+    std::shared_ptr<StatementCache> statements_ = std::make_shared<StatementCache>();  // destroyed before db_
     unsigned savepointCounter_ = 0;
     void runAfterTransaction(bool committed) noexcept;
     std::vector<std::function<void()>> afterCommit_;
