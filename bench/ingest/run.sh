@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # DICOM ingest benchmark (issue 4): the same synthetic study, sent with DCMTK's
-# storescu over loopback, to sealportd and to the anchors (DCMTK storescp,
-# plain and bit-preserving, and Orthanc). Wall time of the whole send, images/s,
+# storescu over loopback (one association, or --parallel N at once), to
+# sealportd and to the anchors (DCMTK storescp, plain and bit-preserving, and
+# Orthanc). Wall time of the whole send, images/s,
 # MB/s, server CPU time and peak RSS; the median of --runs rounds, peers
 # interleaved within each round. See bench/ingest/README.md and
 # docs/performance.md. Run by hand; not a test.
@@ -18,6 +19,7 @@ peers="sealportd storescp storescp-B orthanc"
 quiet_pct=25      # wait until the machine is at most this busy before each run
 quiet_wait=600    # ... for at most this many seconds (0: do not wait)
 other_max=10      # a send during which other work used more of the CPUs is flagged
+parallel=1        # storescu processes (associations) sending at once
 
 usage() {
   cat <<EOF
@@ -39,6 +41,11 @@ usage: bench/ingest/run.sh [options]
   --quiet-wait S     wait at most S seconds for that (default: $quiet_wait; 0: never wait)
   --other-max P      flag a send during which other work used more than P% of
                      the CPUs (default: $other_max)
+  --parallel N       send with N storescu processes at once, one association
+                     each, the sorted files split into N contiguous groups
+                     (default: $parallel); for N > 1 storescp runs with --fork
+                     and Orthanc with DicomThreadsCount at least N; at most 16
+                     with sealportd (its association limit)
 
 Peers: sealportd (encrypted blobs, SQLCipher catalogue, fsync of each blob and
 commit), storescp (DCMTK, plain files, no fsync), storescp-B (storescp +B,
@@ -61,6 +68,7 @@ while [ $# -gt 0 ]; do
     --quiet-pct) quiet_pct="$2"; shift 2 ;;
     --quiet-wait) quiet_wait="$2"; shift 2 ;;
     --other-max) other_max="$2"; shift 2 ;;
+    --parallel) parallel="$2"; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "run.sh: unknown option $1" >&2; usage >&2; exit 64 ;;
   esac
@@ -70,6 +78,15 @@ case "$work" in /*) ;; *) work="$PWD/$work" ;; esac
 
 log() { echo "bench: $*" >&2; }
 die() { echo "bench: $*" >&2; exit 1; }
+
+case "$parallel" in ''|*[!0-9]*|0*) die "--parallel wants a positive integer, not '$parallel'" ;; esac
+[ "$parallel" -le "$images" ] || die "--parallel $parallel: more associations than the $images images"
+# sealportd refuses the 17th association at once (docs/dicom-conformance.md):
+# more would measure refusals, not ingest.
+case " $peers " in
+  *" sealportd "*|*" sealportd-tmpfs "*)
+    [ "$parallel" -le 16 ] || die "--parallel $parallel: sealportd serves at most 16 associations at once" ;;
+esac
 
 # Nagle's algorithm stalls every C-STORE response by 40 ms (platform.md): both
 # ends read TCP_NODELAY from the environment (sealportd also sets it itself).
@@ -144,7 +161,7 @@ wait_port() {  # port pid
 # between two compile jobs must not pass for an idle machine).
 cpu_busy() {
   local a b
-  a=($(head -n1 /proc/stat)); sleep 3; b=($(head -n1 /proc/stat))
+  read -ra a < /proc/stat; sleep 3; read -ra b < /proc/stat  # the first line: all CPUs
   local total=0 idle i
   for i in 1 2 3 4 5 6 7 8; do total=$((total + b[i] - a[i])); done
   idle=$(( (b[4] - a[4]) + (b[5] - a[5]) ))
@@ -178,6 +195,52 @@ children_ms() { awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%d"
 cpu_ms() { awk '{ printf "%d", ($14 + $15) * 1000 / '"$(getconf CLK_TCK)"' }' "/proc/$1/stat"; }
 hwm_kb() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status"; }
 
+# storescp --fork serves each association in a process of its own: the
+# server's CPU time is then the parent's, its reaped children's and that of
+# the children not reaped yet. Its SIGCHLD handler reaps one child per signal,
+# so children that end together stay zombies until the next association;
+# /proc keeps a zombie's CPU time.
+server_forks=0
+children_of() { cat "/proc/$1/task/$1/children" 2>/dev/null || true; }
+server_cpu_ms() {  # pid
+  if [ "$server_forks" -eq 1 ]; then
+    local c
+    # The parent's line first; a child gone in between is skipped (once
+    # reaped, its time is in the parent's).
+    { cat "/proc/$1/stat"; for c in $(children_of "$1"); do cat "/proc/$c/stat" 2>/dev/null || true; done; } |
+      awk '{ sub(/^.*\) /, ""); t += $12 + $13; if (NR == 1) t += $14 + $15 }
+        END { printf "%d", t * 1000 / '"$(getconf CLK_TCK)"' }'
+  else
+    cpu_ms "$1"
+  fi
+}
+# The children still running (not zombies).
+running_children_of() {  # pid
+  local c state
+  for c in $(children_of "$1"); do
+    state=$(awk '{ sub(/^.*\) /, ""); print $1 }' "/proc/$c/stat" 2>/dev/null) || continue
+    [ "$state" = Z ] || [ -z "$state" ] || printf '%s ' "$c"
+  done
+}
+
+# ... and its memory is the parent's and the children's: the peak of the sum
+# of their resident sizes, sampled every 0.2 s while the study is sent (bash
+# builtins only but for sleep, so that the sampling costs next to nothing).
+rss_sampler() {  # pid out-file
+  set +e
+  local peak=0 sum c key kb
+  while kill -0 "$1" 2>/dev/null; do
+    sum=0
+    for c in $1 $(children_of "$1"); do
+      while read -r key kb _; do
+        if [ "$key" = VmRSS: ]; then sum=$((sum + kb)); fi
+      done 2>/dev/null < "/proc/$c/status"
+    done
+    if [ "$sum" -gt "$peak" ]; then peak=$sum; echo "$peak" > "$2"; fi
+    sleep 0.2
+  done
+}
+
 stop_pid() {
   kill -TERM "$1" 2>/dev/null || true
   for _ in $(seq 1 100); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
@@ -202,11 +265,23 @@ bytes=$(find "$study" -type f -name '*.dcm' -printf '%s\n' | awk '{ s += $1 } EN
 nfiles=$(find "$study" -type f -name '*.dcm' | wc -l)
 [ "$nfiles" -eq "$images" ] || die "$study holds $nfiles files, not $images"
 
+# --parallel N: the files, relative to the study (short command lines), in
+# version order (S1/I1.dcm, S1/I2.dcm, ..., i.e. by instance number), split
+# into N contiguous groups whose sizes differ by at most one. Group k holds
+# files[group_start[k]] .. files[group_start[k + 1] - 1].
+files=()
+group_start=()
+if [ "$parallel" -gt 1 ]; then
+  mapfile -t files < <(cd "$study" && find . -type f -name '*.dcm' -printf '%P\n' | LC_ALL=C sort -V)
+  [ "${#files[@]}" -eq "$images" ] || die "$study: listed ${#files[@]} files, not $images"
+  for k in $(seq 0 "$parallel"); do group_start+=($(( k * images / parallel ))); done
+fi
+
 runs_dir="$work/runs"
 rm -rf "$runs_dir"
 mkdir -p "$runs_dir"
 results="$work/results.tsv"
-printf 'peer\tround\twall_ms\timages\tbytes\tserver_cpu_ms\tpeak_rss_kb\tbusy_before_pct\tother_cpu_pct\tsteal_pct\n' > "$results"
+printf 'peer\tround\twall_ms\timages\tbytes\tserver_cpu_ms\tpeak_rss_kb\tbusy_before_pct\tother_cpu_pct\tsteal_pct\tparallel\n' > "$results"
 
 # --- one run ---------------------------------------------------------------
 
@@ -252,8 +327,12 @@ start_storescp() {  # dir extra-args...
   local d="$1"; shift
   mkdir -p "$d/files"
   port=$(free_port)
+  # Several associations at once need --fork (a process per association):
+  # without it storescp serves one association at a time.
+  [ "$parallel" -eq 1 ] || set -- --fork "$@"
   storescp "$@" -aet STORESCP -od "$d/files" "$port" > "$d/server.log" 2>&1 &
   server_pid=$!
+  server_forks=$(( parallel > 1 ))
   wait_port "$port" "$server_pid" || die "storescp did not start: $(tail -n 5 "$d/server.log")"
   aec=STORESCP
 }
@@ -263,7 +342,9 @@ start_orthanc() {
   port=$(free_port)
   mkdir -p "$d/storage" "$d/index"
   # Orthanc 1.10 has no option to bind its HTTP server to one address, so the
-  # HTTP server is off: nothing of it is needed here.
+  # HTTP server is off: nothing of it is needed here. It runs at most
+  # DicomThreadsCount DICOM operations at once, whatever the number of
+  # associations: its default, 4, raised to --parallel when that is more.
   cat > "$d/orthanc.json" <<JSON
 {
   "Name": "sealport-bench",
@@ -277,6 +358,7 @@ start_orthanc() {
   "DicomCheckCalledAet": false,
   "DicomAlwaysAllowStore": true,
   "DicomAlwaysAllowEcho": true,
+  "DicomThreadsCount": $(( parallel > 4 ? parallel : 4 )),
   "Plugins": [],
   "LuaScripts": []
 }
@@ -312,6 +394,7 @@ run_one() {  # peer round
   sync
   cat "$study"/*/*.dcm > /dev/null  # the input is read from the page cache for every peer
   local busy; busy=$(wait_quiet)
+  server_forks=0
   case "$peer" in
     sealportd|sealportd-tmpfs)
       rm -rf "$(state_dir_of "$peer" "$d")"
@@ -320,16 +403,53 @@ run_one() {  # peer round
     storescp-B) start_storescp "$d" +B ;;
     orthanc) start_orthanc "$d" ;;
   esac
-  local cpu0 t0 t1 cpu1 rss rc=0 m0 m1 s0 s1 c0 c1
-  cpu0=$(cpu_ms "$server_pid"); m0=$(machine_ms busy); s0=$(machine_ms steal); c0=$(children_ms)
+  local cpu0 t0 t1 cpu1 rss rc=0 m0 m1 s0 s1 c0 c1 sampler="" k r failed="" left=""
+  local pids=()
+  [ "$server_forks" -eq 0 ] || { rss_sampler "$server_pid" "$d/rss-peak" & sampler=$!; }
+  cpu0=$(server_cpu_ms "$server_pid"); m0=$(machine_ms busy); s0=$(machine_ms steal); c0=$(children_ms)
   t0=$(date +%s%N)
-  storescu -aet BENCH -aec "$aec" +sd +r 127.0.0.1 "$port" "$study" > "$d/storescu.log" 2>&1 || rc=$?
+  if [ "$parallel" -eq 1 ]; then
+    storescu -aet BENCH -aec "$aec" +sd +r 127.0.0.1 "$port" "$study" > "$d/storescu.log" 2>&1 || rc=$?
+  else
+    # One association per group, all started at once; the clock stops when
+    # the last one has ended. Every exit status is collected before any is
+    # judged, so that no storescu is left running.
+    for ((k = 0; k < parallel; k++)); do
+      (cd "$study" && exec storescu -aet BENCH -aec "$aec" +sd +r 127.0.0.1 "$port" \
+        "${files[@]:group_start[k]:group_start[k + 1] - group_start[k]}") > "$d/storescu-$k.log" 2>&1 &
+      pids+=($!)
+    done
+    for k in "${!pids[@]}"; do
+      r=0; wait "${pids[k]}" || r=$?
+      if [ "$r" -ne 0 ] && [ -z "$failed" ]; then rc=$r; failed=$k; fi
+    done
+  fi
   t1=$(date +%s%N)
-  cpu1=$(cpu_ms "$server_pid"); m1=$(machine_ms busy); s1=$(machine_ms steal); c1=$(children_ms)
+  if [ "$server_forks" -eq 0 ]; then
+    cpu1=$(server_cpu_ms "$server_pid"); m1=$(machine_ms busy); s1=$(machine_ms steal); c1=$(children_ms)
+  else
+    # The machine's figures are for the send only; the association processes
+    # exit just after their release: their CPU time is final once they have.
+    m1=$(machine_ms busy); s1=$(machine_ms steal)
+    for _ in $(seq 1 100); do
+      left="$(running_children_of "$server_pid")"
+      if [ -z "$left" ]; then break; fi
+      sleep 0.1
+    done
+    [ -z "$left" ] || log "warning: $peer: association process(es) ${left% } still running 10 s after the send"
+    kill "$sampler" 2>/dev/null || true
+    wait "$sampler" 2>/dev/null || true
+    cpu1=$(server_cpu_ms "$server_pid"); c1=$(children_ms)
+  fi
   rss=$(hwm_kb "$server_pid")
+  if [ -s "$d/rss-peak" ] && [ "$(cat "$d/rss-peak")" -gt "$rss" ]; then rss=$(cat "$d/rss-peak"); fi
   local stored; stored=$(stored_count "$peer" "$d")
   stop_pid "$server_pid"; server_pid=""
-  [ "$rc" -eq 0 ] || die "$peer: storescu exited $rc: $(tail -n 5 "$d/storescu.log")"
+  if [ "$parallel" -eq 1 ]; then
+    [ "$rc" -eq 0 ] || die "$peer: storescu exited $rc: $(tail -n 5 "$d/storescu.log")"
+  else
+    [ "$rc" -eq 0 ] || die "$peer: storescu $failed of $parallel (files $((group_start[failed] + 1))..${group_start[failed + 1]}) exited $rc: $(tail -n 5 "$d/storescu-$failed.log")"
+  fi
   [ "$stored" -eq "$images" ] || die "$peer: $stored of $images images stored (see $d)"
   local wall_ms=$(( (t1 - t0) / 1000000 ))
   # What else used the CPUs during the send: the machine's busy time less the
@@ -341,8 +461,8 @@ run_one() {  # peer round
   other=$(( (m1 - m0 - (cpu1 - cpu0) - (c1 - c0)) * 100 / (wall_ms * ncpu) ))
   [ "$other" -ge 0 ] || other=0
   steal=$(( (s1 - s0) * 100 / (wall_ms * ncpu) ))
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$peer" "$round" "$wall_ms" "$images" "$bytes" \
-    "$((cpu1 - cpu0))" "$rss" "$busy" "$other" "$steal" >> "$results"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$peer" "$round" "$wall_ms" "$images" "$bytes" \
+    "$((cpu1 - cpu0))" "$rss" "$busy" "$other" "$steal" "$parallel" >> "$results"
   log "$(printf 'round %s %-10s %6d ms  %7.1f images/s  server CPU %5d ms  RSS %6d kB  (machine %s%% busy before, others %s%% and steal %s%% during)' \
     "$round" "$peer" "$wall_ms" "$(awk -v n="$images" -v ms="$wall_ms" 'BEGIN { print n * 1000 / ms }')" \
     "$((cpu1 - cpu0))" "$rss" "$busy" "$other" "$steal")"
@@ -399,9 +519,16 @@ done
   echo "work dir: $work ($(df -T "$work" | awk 'NR == 2 { print $2 " on " $1 }'))"
   echo "sealportd: $build ($build_type; sources $src_dir, $src_rev); $(storescu --version | head -n1 | tr -d '$'); $(command -v Orthanc >/dev/null && Orthanc --version | head -n1)"
   echo "study: $images CT images ${size}, 16-bit, explicit VR little endian, $bytes bytes; median of $runs runs"
+  if [ "$parallel" -eq 1 ]; then
+    echo "parallelism: 1 (one storescu, one association, the whole study)"
+  else
+    sizes=$((images / parallel))
+    [ $((images % parallel)) -eq 0 ] || sizes="$sizes-$((sizes + 1))"
+    echo "parallelism: $parallel (storescu processes at once, one association each; the files in instance order split into $parallel contiguous groups of $sizes; wall time from the first start to the last end; storescp with --fork; Orthanc with DicomThreadsCount $(( parallel > 4 ? parallel : 4 )))"
+  fi
   echo "$probe"
   echo
-  awk -F'\t' -v n="$images" -v b="$bytes" -v order="$peers" '
+  awk -F'\t' -v n="$images" -v b="$bytes" -v order="$peers" -v par="$parallel" '
     NR == 1 { next }
     { wall[$1] = wall[$1] " " $3; cpu[$1] = cpu[$1] " " $6; rss[$1] = rss[$1] " " $7 }
     function median(list,   a, k, i, j, t) {
@@ -412,7 +539,8 @@ done
     END {
       np = split(order, peers, " ")
       for (p = 1; p <= np; p++) { w[peers[p]] = median(wall[peers[p]]) }
-      print "| peer | wall (median) | images/s | MB/s | sealportd ÷ peer | server CPU per image | peak RSS |"
+      printf "| peer (%s) | wall (median) | images/s | MB/s | sealportd ÷ peer | server CPU per image | peak RSS |\n",
+        par == 1 ? "1 association" : par " associations at once"
       print "|---|---|---|---|---|---|---|"
       for (p = 1; p <= np; p++) {
         q = peers[p]
@@ -430,4 +558,6 @@ done
   echo
   echo "MB = 10^6 bytes of Part 10 files. sealportd ÷ peer: the ratio of throughputs (peer wall ÷ sealportd wall);"
   echo "above 1 means sealportd is faster. Server CPU: user + system time of the server process during the send."
+  [ "$parallel" -eq 1 ] ||
+    echo "storescp --fork: server CPU and peak RSS include its association processes (RSS: the peak of their sum, sampled every 0.2 s)."
 } | tee "$work/results.md"
