@@ -1,5 +1,7 @@
 #include "sealport/control/protocol.hpp"
 
+#include "sealport/core/json_depth.hpp"
+
 namespace sealport::control {
 
 std::vector<std::uint8_t> encodeFrame(std::string_view body) {
@@ -40,32 +42,10 @@ bool validCommand(const std::string& c) {
     return true;
 }
 
-// nlohmann::json copies and dumps nested values recursively: a body of
-// 20,000 '[' overflows the stack. Measure the depth first, outside strings.
-bool nestedDeeperThan(std::string_view body, std::size_t limit) {
-    std::size_t depth = 0;
-    bool inString = false;
-    bool escaped = false;
-    for (char c : body) {
-        if (inString) {
-            if (escaped) escaped = false;
-            else if (c == '\\') escaped = true;
-            else if (c == '"') inString = false;
-        } else if (c == '"') {
-            inString = true;
-        } else if (c == '[' || c == '{') {
-            if (++depth > limit) return true;
-        } else if ((c == ']' || c == '}') && depth > 0) {
-            --depth;
-        }
-    }
-    return false;
-}
-
 }  // namespace
 
 std::variant<Request, RequestError> parseRequest(std::string_view body) {
-    if (nestedDeeperThan(body, kMaxNestingDepth))
+    if (core::jsonNestedDeeperThan(body, kMaxNestingDepth))
         return RequestError{"request is nested deeper than " + std::to_string(kMaxNestingDepth) + " levels"};
     // No exceptions from the parser on bad input.
     nlohmann::json j = nlohmann::json::parse(body.begin(), body.end(), nullptr, false);

@@ -318,52 +318,111 @@ std::optional<std::uint64_t> BlobStore::plaintextSize(const std::string& id) con
     return getU64(h + 68);
 }
 
-std::optional<BlobFailure> BlobStore::read(
-    const std::string& id, const std::function<void(std::span<const std::uint8_t>)>& sink) const {
+BlobResult<BlobReader> BlobStore::open(const std::string& id) const {
     if (!validBlobId(id)) return failure(BlobFailure::Kind::invalid, "not a blob id");
-    core::UniqueFd fd(::open(pathOf(id).c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
-    if (!fd) {
+    BlobReader r;
+    r.id_ = id;
+    r.fd_ = ::open(pathOf(id).c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (r.fd_ < 0) {
         const int err = errno;
         return err == ENOENT ? failure(BlobFailure::Kind::not_found, "blob " + id + " is missing")
                              : ioFailure("open blob", err);
     }
     struct stat st{};
-    if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) return failure(BlobFailure::Kind::corrupt, "not a file");
+    if (::fstat(r.fd_, &st) != 0 || !S_ISREG(st.st_mode)) return failure(BlobFailure::Kind::corrupt, "not a file");
     std::uint8_t h[kBlobHeaderSize];
-    if (core::readAll(fd.get(), h) != kBlobHeaderSize || std::memcmp(h, kMagic.data(), kMagic.size()) != 0)
+    if (core::readAll(r.fd_, h) != kBlobHeaderSize || std::memcmp(h, kMagic.data(), kMagic.size()) != 0)
         return failure(BlobFailure::Kind::corrupt, "blob " + id + " has no valid header");
     const std::uint8_t* keyNonce = h + 8;
     const std::uint8_t* wrapped = h + 20;
     std::uint8_t keyTag[kTag];
     std::memcpy(keyTag, h + 52, kTag);
-    const std::uint64_t size = getU64(h + 68);
-    const std::uint32_t chunk = getU32(h + 76);
-    const std::span<const std::uint8_t> prefix(h + 80, 4);
-    if (chunk == 0 || chunk > 16U * 1024U * 1024U) return failure(BlobFailure::Kind::corrupt, "bad chunk size");
-    const std::uint64_t chunks = size == 0 ? 1 : (size + chunk - 1) / chunk;
-    const auto expectedFile = kBlobHeaderSize + size + chunks * kTag;
+    r.size_ = getU64(h + 68);
+    r.chunk_ = getU32(h + 76);
+    std::memcpy(r.prefix_.data(), h + 80, r.prefix_.size());
+    if (r.chunk_ == 0 || r.chunk_ > 16U * 1024U * 1024U) return failure(BlobFailure::Kind::corrupt, "bad chunk size");
+    r.chunks_ = r.size_ == 0 ? 1 : (r.size_ + r.chunk_ - 1) / r.chunk_;
+    const auto expectedFile = kBlobHeaderSize + r.size_ + r.chunks_ * kTag;
     if (static_cast<std::uint64_t>(st.st_size) != expectedFile)
         return failure(BlobFailure::Kind::corrupt, "blob " + id + " has the wrong length");
-
-    core::SecretBytes dataKey(32);
+    r.dataKey_ = core::SecretBytes(32);
     if (!gcm(false, key_.bytes(), std::span<const std::uint8_t>(keyNonce, kNonce),
-             headerAad(id, size, chunk, prefix), std::span<const std::uint8_t>(wrapped, 32), dataKey.data(), keyTag))
+             headerAad(id, r.size_, r.chunk_, r.prefix_), std::span<const std::uint8_t>(wrapped, 32),
+             r.dataKey_.data(), keyTag))
         return failure(BlobFailure::Kind::corrupt, "blob " + id + ": the data key does not authenticate");
+    r.sealed_.resize(r.chunk_ + kTag);
+    r.plain_.reserve(r.chunk_);
+    return r;
+}
 
-    std::vector<std::uint8_t> in(chunk + kTag);
-    std::vector<std::uint8_t> out(chunk);
-    for (std::uint64_t i = 0; i < chunks; ++i) {
-        const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(chunk, size - i * chunk));
-        if (core::readAll(fd.get(), std::span<std::uint8_t>(in.data(), n + kTag)) != n + kTag)
-            return failure(BlobFailure::Kind::corrupt, "blob " + id + " is truncated");
-        const bool final = i + 1 == chunks;
-        if (!gcm(false, dataKey.bytes(), chunkNonce(prefix, i), chunkAad(id, i, final),
-                 std::span<const std::uint8_t>(in.data(), n), out.data(), in.data() + n))
-            return failure(BlobFailure::Kind::corrupt,
-                           "blob " + id + ": chunk " + std::to_string(i) + " does not authenticate");
-        sink(std::span<const std::uint8_t>(out.data(), n));
+BlobReader::BlobReader(BlobReader&& o) noexcept { *this = std::move(o); }
+
+BlobReader& BlobReader::operator=(BlobReader&& o) noexcept {
+    if (this != &o) {
+        if (fd_ >= 0) ::close(fd_);
+        fd_ = std::exchange(o.fd_, -1);
+        id_ = std::move(o.id_);
+        dataKey_ = std::move(o.dataKey_);
+        prefix_ = o.prefix_;
+        size_ = o.size_;
+        position_ = o.position_;
+        chunk_ = o.chunk_;
+        chunks_ = o.chunks_;
+        nextChunk_ = o.nextChunk_;
+        sealed_ = std::move(o.sealed_);
+        plain_ = std::move(o.plain_);
+        plainOffset_ = o.plainOffset_;
+        failed_ = std::move(o.failed_);
     }
-    return std::nullopt;
+    return *this;
+}
+
+BlobReader::~BlobReader() {
+    if (fd_ >= 0) ::close(fd_);
+}
+
+BlobResult<std::size_t> BlobReader::read(std::span<std::uint8_t> out) {
+    if (failed_) return *failed_;
+    if (fd_ < 0) return *(failed_ = failure(BlobFailure::Kind::invalid, "blob reader not open"));
+    if (plainOffset_ == plain_.size()) {
+        if (nextChunk_ == chunks_) return std::size_t{0};
+        const std::size_t n =
+            static_cast<std::size_t>(std::min<std::uint64_t>(chunk_, size_ - nextChunk_ * chunk_));
+        if (core::readAll(fd_, std::span<std::uint8_t>(sealed_.data(), n + kTag)) != n + kTag)
+            return *(failed_ = failure(BlobFailure::Kind::corrupt, "blob " + id_ + " is truncated"));
+        plain_.resize(n);
+        const bool final = nextChunk_ + 1 == chunks_;
+        if (!gcm(false, dataKey_.bytes(), chunkNonce(prefix_, nextChunk_), chunkAad(id_, nextChunk_, final),
+                 std::span<const std::uint8_t>(sealed_.data(), n), plain_.data(), sealed_.data() + n)) {
+            plain_.clear();
+            return *(failed_ = failure(BlobFailure::Kind::corrupt, "blob " + id_ + ": chunk " +
+                                                                     std::to_string(nextChunk_) +
+                                                                     " does not authenticate"));
+        }
+        ++nextChunk_;
+        plainOffset_ = 0;
+        if (n == 0) return std::size_t{0};  // the one empty final chunk of an empty blob
+    }
+    const std::size_t k = std::min(out.size(), plain_.size() - plainOffset_);
+    std::memcpy(out.data(), plain_.data() + plainOffset_, k);
+    plainOffset_ += k;
+    position_ += k;
+    return k;
+}
+
+std::optional<BlobFailure> BlobStore::read(
+    const std::string& id, const std::function<void(std::span<const std::uint8_t>)>& sink) const {
+    auto opened = open(id);
+    if (auto* f = std::get_if<BlobFailure>(&opened)) return *f;
+    BlobReader& r = std::get<BlobReader>(opened);
+    std::vector<std::uint8_t> buf(kBlobChunkSize);
+    for (;;) {
+        auto got = r.read(buf);
+        if (auto* f = std::get_if<BlobFailure>(&got)) return *f;
+        const std::size_t n = std::get<std::size_t>(got);
+        if (n == 0) return std::nullopt;
+        sink(std::span<const std::uint8_t>(buf.data(), n));
+    }
 }
 
 BlobResult<core::Bytes> BlobStore::get(const std::string& id) const {

@@ -60,12 +60,13 @@ InstanceLocation readInstance(const Statement& s) {
     l.instanceNumber = optInt(s, 5);
     l.size = static_cast<std::uint64_t>(s.integer(6));
     l.sha256 = digest(s.blob(7));
+    if (!s.isNull(8)) l.crc32 = static_cast<std::uint32_t>(s.integer(8));
     return l;
 }
 
 constexpr std::string_view kInstanceColumns =
     "i.sop_instance_uid, i.sop_class_uid, i.series_uid, i.transfer_syntax, i.blob_id, i.instance_number, "
-    "i.size, i.sha256 ";
+    "i.size, i.sha256, i.crc32 ";
 
 }  // namespace
 
@@ -166,6 +167,12 @@ std::int64_t Catalogue::studyCount() {
     Statement s = db_.prepare("SELECT count(*) FROM study");
     s.step();
     return s.integer(0);
+}
+
+void Catalogue::setCrc32(const std::string& sopInstanceUid, std::uint32_t crc) {
+    Statement s = db_.prepare("UPDATE instance SET crc32 = ? WHERE sop_instance_uid = ?");
+    s.bind(1, static_cast<std::int64_t>(crc)).bind(2, sopInstanceUid);
+    s.step();
 }
 
 }  // namespace sealport::state

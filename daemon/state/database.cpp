@@ -377,6 +377,49 @@ CREATE TABLE instance (
 );
 CREATE INDEX instance_series ON instance (series_uid);
 )sql",
+    // 3: online links (issue 5). Secrets are stored only as SHA-256. The
+    // instance's CRC-32 (ZIP headers need it before the bytes) is filled when
+    // a link to its study is created.
+    R"sql(
+ALTER TABLE instance ADD COLUMN crc32 INTEGER;
+CREATE TABLE link (
+    id             TEXT PRIMARY KEY,
+    token_sha256   BLOB NOT NULL UNIQUE,
+    recipient      TEXT NOT NULL,
+    created_by     TEXT NOT NULL,
+    created_ms     INTEGER NOT NULL,
+    expires_ms     INTEGER NOT NULL,
+    max_downloads  INTEGER NOT NULL,
+    downloads      INTEGER NOT NULL,
+    revoked_ms     INTEGER,
+    revoked_reason TEXT
+);
+CREATE TABLE link_study (
+    link_id   TEXT NOT NULL REFERENCES link (id),
+    position  INTEGER NOT NULL,
+    study_uid TEXT NOT NULL REFERENCES study (study_uid),
+    PRIMARY KEY (link_id, position)
+);
+CREATE TABLE apikey (
+    id           TEXT PRIMARY KEY,
+    name         TEXT NOT NULL,
+    key_sha256   BLOB NOT NULL UNIQUE,
+    role         TEXT NOT NULL,
+    created_at   TEXT NOT NULL,
+    created_by   TEXT NOT NULL,
+    revoked_at   TEXT,
+    last_used_at TEXT
+);
+CREATE TABLE deferred_request (
+    id          TEXT PRIMARY KEY,
+    apikey_id   TEXT NOT NULL REFERENCES apikey (id),
+    received_at TEXT NOT NULL,
+    request     TEXT NOT NULL,
+    status      TEXT NOT NULL,
+    link_id     TEXT,
+    detail      TEXT NOT NULL
+);
+)sql",
 };
 
 int userVersion(Database& db) {

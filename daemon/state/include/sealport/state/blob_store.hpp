@@ -103,6 +103,40 @@ private:
     bool done_ = false;
 };
 
+// Reads one blob's plaintext piece by piece, as a consumer asks for it (a
+// download that goes only as fast as its client). Each 64 KiB chunk is
+// authenticated before any of its bytes are handed out; the open file is
+// the blob as it was when opened, even if it is removed meanwhile.
+class BlobReader {
+public:
+    BlobReader(BlobReader&&) noexcept;
+    BlobReader& operator=(BlobReader&&) noexcept;
+    ~BlobReader();
+
+    [[nodiscard]] std::uint64_t size() const noexcept { return size_; }
+    [[nodiscard]] std::uint64_t position() const noexcept { return position_; }
+
+    // Copies up to out.size() bytes of plaintext into `out`; 0 at the end.
+    // A chunk that does not authenticate is a `corrupt` failure, after which
+    // every call fails the same way.
+    [[nodiscard]] BlobResult<std::size_t> read(std::span<std::uint8_t> out);
+
+private:
+    friend class BlobStore;
+    BlobReader() = default;
+
+    int fd_ = -1;
+    std::string id_;
+    core::SecretBytes dataKey_;
+    std::array<std::uint8_t, 4> prefix_{};
+    std::uint64_t size_ = 0, position_ = 0;
+    std::uint32_t chunk_ = 0;
+    std::uint64_t chunks_ = 0, nextChunk_ = 0;
+    std::vector<std::uint8_t> sealed_, plain_;
+    std::size_t plainOffset_ = 0;
+    std::optional<BlobFailure> failed_;
+};
+
 class BlobStore {
 public:
     // The write(2) the store uses; replaceable so tests can inject a failure at
@@ -122,6 +156,9 @@ public:
 
     // Decrypts and authenticates the whole object.
     [[nodiscard]] BlobResult<core::Bytes> get(const std::string& id) const;
+
+    // Opens a blob for reading piece by piece (see BlobReader).
+    [[nodiscard]] BlobResult<BlobReader> open(const std::string& id) const;
 
     // Streams the plaintext in chunks to `sink`; stops at the first chunk that
     // does not authenticate (the sink has then seen only authentic bytes).

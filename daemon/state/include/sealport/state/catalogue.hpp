@@ -69,6 +69,7 @@ struct InstanceLocation {
     std::optional<std::int64_t> instanceNumber;
     std::uint64_t size = 0;
     core::Sha256Digest sha256{};
+    std::optional<std::uint32_t> crc32;  // of the stored bytes, once computed (see setCrc32)
 };
 
 class Catalogue {
@@ -88,6 +89,9 @@ public:
     [[nodiscard]] std::vector<InstanceLocation> instancesOf(const std::string& studyUid);
     [[nodiscard]] std::optional<InstanceLocation> instance(const std::string& sopInstanceUid);
     [[nodiscard]] std::int64_t studyCount();
+    // Records the CRC-32 of an instance's stored bytes (ZIP downloads need it
+    // before they send the bytes).
+    void setCrc32(const std::string& sopInstanceUid, std::uint32_t crc);
 
 private:
     Database& db_;

@@ -152,6 +152,6 @@ private:
 // Versioned migrations, each applied in its own transaction. Throws when the
 // file is from a newer schema than this build knows.
 void migrate(Database& db);
-inline constexpr int kSchemaVersion = 2;
+inline constexpr int kSchemaVersion = 3;
 
 }  // namespace sealport::state
