@@ -151,8 +151,10 @@ public:
     explicit ConsumerStream(DcmConsumer* consumer) : DcmOutputStream(consumer) {}
 };
 
-// The preamble and File Meta group of a received object, as DCMTK's own
-// bit-preserving storage writes them.
+// The preamble and File Meta group of a received object: the elements DCMTK's
+// storescp writes (SOP class and instance from the request, the context's
+// transfer syntax, DCMTK's implementation UID and version name, the calling
+// AE as source), so stored objects look like any DCMTK-received file.
 OFCondition writeMetaHeader(DcmOutputStream& out, const T_DIMSE_C_StoreRQ& req, const OFString& transferSyntax,
                             const std::string& callingAe) {
     DcmMetaInfo meta;
