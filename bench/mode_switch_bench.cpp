@@ -105,7 +105,19 @@ int main(int argc, char** argv) {
         mode.apply(enter, officer);
         const auto ack = Steady::now();
         const std::uint64_t target = gate.generation();
-        while (seenGeneration.load(std::memory_order_acquire) < target) std::this_thread::yield();
+        // A reader that never sees the switch is a failure to report, not a hang.
+        const auto deadline = Steady::now() + std::chrono::seconds(10);
+        while (seenGeneration.load(std::memory_order_acquire) < target) {
+            if (Steady::now() > deadline) {
+                std::cerr << "round " << i << ": the reader did not see generation " << target << " (saw "
+                          << seenGeneration.load() << ", gate at " << gate.generation() << ", mode "
+                          << policy::toString(gate.current()) << ")\n";
+                stop = true;
+                reader.join();
+                return 1;
+            }
+            std::this_thread::yield();
+        }
         const auto visible = Steady::time_point(Steady::duration(seenAt.load(std::memory_order_relaxed)));
         enterMs.push_back(std::chrono::duration<double, std::milli>(ack - t0).count());
         ackToVisibleUs.push_back(std::chrono::duration<double, std::micro>(visible - ack).count());

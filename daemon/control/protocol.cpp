@@ -74,6 +74,8 @@ std::string_view toString(ErrorKind k) noexcept {
         case ErrorKind::unknown_command: return "unknown_command";
         case ErrorKind::refused: return "refused";
         case ErrorKind::invalid_argument: return "invalid_argument";
+        case ErrorKind::not_found: return "not_found";
+        case ErrorKind::unavailable: return "unavailable";
         case ErrorKind::conflict: return "conflict";
         case ErrorKind::internal: return "internal";
     }

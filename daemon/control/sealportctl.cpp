@@ -62,6 +62,19 @@ const std::vector<CommandSpec>& commands() {
          .synopsis = "studies [--patient ID]",
          .options = {{"--patient", "patient", Option::text, false}}},
         {.name = "study", .synopsis = "study UID", .positional = "study", .minPositional = 1},
+        {.name = "link create",
+         .synopsis = "link create --study UID [--study UID...] [--recipient TEXT] [--ttl-days N] [--max-downloads N]",
+         .options = {{"--study", "studies", Option::repeated, true},
+                     {"--recipient", "recipient", Option::text, false},
+                     {"--ttl-days", "ttl_days", Option::integer, false},
+                     {"--max-downloads", "max_downloads", Option::integer, false}}},
+        {.name = "link list", .synopsis = "link list"},
+        {.name = "link revoke", .synopsis = "link revoke ID", .positional = "id", .minPositional = 1},
+        {.name = "apikey create",
+         .synopsis = "apikey create --name NAME [--role ris|operator]",
+         .options = {{"--name", "name", Option::text, true}, {"--role", "role", Option::text, false}}},
+        {.name = "apikey list", .synopsis = "apikey list"},
+        {.name = "apikey revoke", .synopsis = "apikey revoke ID", .positional = "id", .minPositional = 1},
     };
 #pragma GCC diagnostic pop
 
@@ -309,6 +322,36 @@ void printImport(const json& r) {
         std::cout << "  " << scalar(x.value("path", json())) << ": " << scalar(x.value("reason", json())) << "\n";
 }
 
+void printLinks(const json& r) {
+    const json list = r.value("links", json::array());
+    if (list.empty()) {
+        std::cout << "no links\n";
+        return;
+    }
+    for (const auto& l : list) {
+        std::cout << scalar(l.value("id", json())) << "  " << scalar(l.value("state", json())) << "  "
+                  << l.value("downloads", 0) << "/" << l.value("max_downloads", 0) << " downloads  expires "
+                  << scalar(l.value("expires_at", json())) << "  by " << scalar(l.value("created_by", json())) << "\n";
+        for (const auto& st : l.value("studies", json::array())) std::cout << "    study " << scalar(st) << "\n";
+        if (!l.value("recipient", std::string()).empty())
+            std::cout << "    for " << scalar(l.value("recipient", json())) << "\n";
+    }
+}
+
+void printApiKeys(const json& r) {
+    const json list = r.value("keys", json::array());
+    if (list.empty()) {
+        std::cout << "no API keys\n";
+        return;
+    }
+    for (const auto& k : list)
+        std::cout << scalar(k.value("id", json())) << "  " << scalar(k.value("role", json())) << "  "
+                  << scalar(k.value("name", json())) << "  created " << scalar(k.value("created_at", json()))
+                  << (k.value("revoked_at", json()).is_null() ? std::string()
+                                                              : "  REVOKED " + scalar(k.value("revoked_at", json())))
+                  << "\n";
+}
+
 void printGeneric(const json& r) {
     if (!r.is_object()) {
         std::cout << r.dump(2) << "\n";
@@ -324,8 +367,10 @@ int main(int argc, char** argv) try {
     json response;
     try {
         // An import of many files takes as long as it takes.
-        const auto timeout = inv.spec->name == "import" ? std::chrono::milliseconds(std::chrono::hours(6))
-                                                        : std::chrono::milliseconds(std::chrono::seconds(60));
+        // So does the first link to a large study (it reads the study once for CRC-32s).
+        const auto timeout = inv.spec->name == "import"        ? std::chrono::milliseconds(std::chrono::hours(6))
+                             : inv.spec->name == "link create" ? std::chrono::milliseconds(std::chrono::hours(1))
+                                                               : std::chrono::milliseconds(std::chrono::seconds(60));
         response = ctl::callDaemon(inv.socket, inv.spec->name, inv.args, timeout);
     } catch (const ctl::ClientError& e) {
         if (inv.jsonOutput) std::cout << json{{"ok", false}, {"error", "unavailable"}, {"message", e.what()}}.dump() << "\n";
@@ -356,6 +401,10 @@ int main(int argc, char** argv) try {
         printImport(result);
     } else if (inv.spec->name == "recovery check") {
         printRecoveryCheck(result);
+    } else if (inv.spec->name == "link list") {
+        printLinks(result);
+    } else if (inv.spec->name == "apikey list") {
+        printApiKeys(result);
     } else if (inv.spec->name.rfind("incident ", 0) == 0) {
         printIncident(inv.spec->name, result);
     } else {

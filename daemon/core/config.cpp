@@ -275,10 +275,19 @@ void apply(Config& c, const toml::value& root, const std::string& source, const 
         if (auto s = t->string("public_url")) {
             if (s->rfind("https://", 0) != 0 || s->size() <= 8)
                 t->fail(t->find("public_url"), "public_url", "must start with https://");
+            const auto slash = s->find('/', 8);
+            if (slash != std::string::npos && slash + 1 != s->size())
+                t->fail(t->find("public_url"), "public_url",
+                        "must be https://host[:port] without a path (links are served at /s/...)");
             c.links.publicUrl = *s;
         }
         if (auto s = t->string("tls_cert")) c.links.tlsCert = pathFrom(*t, "tls_cert", *s);
         if (auto s = t->string("tls_key")) c.links.tlsKey = pathFrom(*t, "tls_key", *s);
+        if (c.links.tlsCert.has_value() != c.links.tlsKey.has_value()) {
+            const char* missing = c.links.tlsCert ? "tls_key" : "tls_cert";
+            const char* given = c.links.tlsCert ? "tls_cert" : "tls_key";
+            t->fail(t->find(given), given, std::string("needs ") + missing + " too (both, or neither: links off)");
+        }
         t->rejectUnknown();
     }
     if (auto t = top.subtable("console")) {

@@ -1,5 +1,7 @@
 #include "sealport/runtime/commands.hpp"
 
+#include "sealport/state/links.hpp"
+
 namespace sealport::runtime {
 
 using nlohmann::json;
@@ -63,6 +65,10 @@ void registerCoreCommands(control::CommandRegistry& registry, Services& s) {
         r["studies"] = s.state.catalogue().studyCount();
         const auto dicom = s.dicomPort ? s.dicomPort() : std::nullopt;
         r["dicom_port"] = dicom ? json(*dicom) : json();
+        const auto https = s.httpsPort ? s.httpsPort() : std::nullopt;
+        r["https_port"] = https ? json(*https) : json();
+        r["links_active"] = state::LinkStore(s.state.db()).countLive(
+            std::chrono::duration_cast<std::chrono::milliseconds>(s.clock.now().time_since_epoch()).count());
         r["audit_entries"] = s.state.audit().entries();
         r["version"] = s.version;
         return r;

@@ -1,12 +1,17 @@
 #include "sealport/runtime/runtime.hpp"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <cerrno>
 #include <csignal>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
 
 #include "sealport/control/server.hpp"
 #include "sealport/core/keys.hpp"
@@ -15,6 +20,8 @@
 #include "sealport/core/mode_gate.hpp"
 #include "sealport/core/notify.hpp"
 #include "sealport/ingest/dicom_service.hpp"
+#include "sealport/links/https_server.hpp"
+#include "sealport/links/service.hpp"
 #include "sealport/recovery/checklist.hpp"
 #include "sealport/runtime/commands.hpp"
 #include "sealport/runtime/mode_controller.hpp"
@@ -35,9 +42,14 @@ struct Runtime::Impl {
         , commands(state.audit())
         , roles(config.roles)
         , services{state, mode, tripwires, checklist, alerts, clock, gate, config.policy,
-                   static_cast<std::size_t>(config.dicom.maxObjectMiB) * 1024 * 1024, SEALPORT_VERSION, [this]() -> std::optional<std::uint16_t> {
+                   static_cast<std::size_t>(config.dicom.maxObjectMiB) * 1024 * 1024, SEALPORT_VERSION,
+                   [this]() -> std::optional<std::uint16_t> {
                        return dicom ? std::optional<std::uint16_t>(dicom->port()) : std::nullopt;
-                   }}
+                   },
+                   [this]() -> std::optional<std::uint16_t> {
+                       return https ? std::optional<std::uint16_t>(https->port()) : std::nullopt;
+                   },
+                   nullptr}
         , signals(io, SIGTERM, SIGINT)
         , watchdogTimer(io)
         , auditTimer(io) {
@@ -57,13 +69,58 @@ struct Runtime::Impl {
                                   static_cast<std::size_t>(config.dicom.maxObjectMiB) * 1024 * 1024, 30, 60}, state, gate,
             config.policy, clock);
         dicom->start(fds.take("dicom"));
+        startLinks(fds.take("https"));
         registerCoreCommands(commands, services);
         registerCatalogueCommands(commands, services);
+        registerLinkCommands(commands, services);
         state.audit().append(state::Actor::daemon(), "daemon.start", "sealportd",
                              state::Outcome::success,
                              {{"version", SEALPORT_VERSION},
                               {"mode", policy::toString(gate.current())},
                               {"alerts", alerts.all()}});
+    }
+
+    // The HTTPS link server, when a certificate and key are configured. The
+    // DICOMDIRs of downloads are built through a private directory on tmpfs
+    // (they hold patient names): systemd's RuntimeDirectory, else /dev/shm.
+    void startLinks(core::UniqueFd activated) {
+        if (!config.links.tlsCert || !config.links.tlsKey) {
+            core::log::warning("online links are off: [links] tls_cert and tls_key are not set");
+            return;
+        }
+        const char* runtimeDir = std::getenv("RUNTIME_DIRECTORY");
+        std::string base = runtimeDir != nullptr && *runtimeDir != '\0' ? runtimeDir : "/dev/shm";
+        base = base.substr(0, base.find(':'));
+        // A scratch directory left by a run that crashed may hold a DICOMDIR: wipe it.
+        std::error_code ec;
+        for (const auto& e : std::filesystem::directory_iterator(base, ec)) {
+            struct stat st{};
+            if (e.path().filename().string().rfind("sealport-scratch-", 0) == 0 &&
+                ::lstat(e.path().c_str(), &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == ::geteuid())
+                std::filesystem::remove_all(e.path(), ec);
+        }
+        std::string tmpl = base + "/sealport-scratch-XXXXXX";
+        if (::mkdtemp(tmpl.data()) == nullptr)
+            throw std::runtime_error("cannot create a private scratch directory under " + base + ": " +
+                                     std::strerror(errno));
+        scratchDir = tmpl;
+        linkService = std::make_unique<links::LinkService>(
+            state, gate, config.policy, clock,
+            // Called on an HTTPS worker: the tripwire (which may enter incident
+            // mode through the main connection) runs on the main loop.
+            links::LinkHooks{[this](const std::string& client, policy::TimePoint now) {
+                asio::post(io, [this, client, now] { tripwires.failedTokenLookup(client, now); });
+            }},
+            links::LinkServiceSettings{config.links.publicUrl, scratchDir.path, SEALPORT_VERSION});
+        links::HttpsSettings hs;
+        hs.listen = config.links.listen;
+        hs.tlsCert = *config.links.tlsCert;
+        hs.tlsKey = *config.links.tlsKey;
+        https = std::make_unique<links::HttpsServer>(
+            hs, [svc = linkService.get()](const links::HttpRequest& r) { return svc->handle(r); }, gate,
+            std::move(activated));
+        services.links = linkService.get();
+        https->start();
     }
 
     void armWatchdog() {
@@ -95,6 +152,7 @@ struct Runtime::Impl {
     void shutdown(int signal) {
         notifier.stopping("stopping on signal " + std::to_string(signal) + "; " + mode.statusLine());
         control->stop();
+        if (https) https->stop();
         dicom->stop();
         try {
             state.audit().append(state::Actor::daemon(), "daemon.stop", "sealportd",
@@ -118,7 +176,8 @@ struct Runtime::Impl {
         armAuditTripwire();
         notifier.ready(mode.statusLine());
         core::log::notice("ready: " + mode.statusLine() + "; control socket " +
-                          config.control.socket.string() + "; DICOM port " + std::to_string(dicom->port()));
+                          config.control.socket.string() + "; DICOM port " + std::to_string(dicom->port()) +
+                          (https ? "; HTTPS port " + std::to_string(https->port()) : std::string()));
         io.run();
         return exitCode;
     }
@@ -142,6 +201,20 @@ struct Runtime::Impl {
     asio::steady_timer auditTimer;
     std::unique_ptr<control::ControlServer> control;
     std::unique_ptr<ingest::DicomService> dicom;
+    struct RemovedAtExit {
+        std::filesystem::path path;
+        operator const std::filesystem::path&() const { return path; }
+        RemovedAtExit& operator=(std::filesystem::path p) {
+            path = std::move(p);
+            return *this;
+        }
+        ~RemovedAtExit() {
+            std::error_code ec;
+            if (!path.empty()) std::filesystem::remove_all(path, ec);
+        }
+    } scratchDir;
+    std::unique_ptr<links::LinkService> linkService;  // destroyed after the server that calls it
+    std::unique_ptr<links::HttpsServer> https;
     int exitCode = 0;
 };
 

@@ -647,3 +647,13 @@ TEST_CASE("loadConfigFile reads a configuration from disk", "[config]") {
     CHECK(c.stateDir == "/srv/sp");
     CHECK(c.roles.security == std::vector<Principal>{uid(0, "uid:0")});
 }
+
+TEST_CASE("[links] needs both tls_cert and tls_key or neither, and public_url has no path", "[config]") {
+    CHECK(configErrorOf("[links]\ntls_cert = \"/etc/sealport/tls.crt\"\n") ==
+          "test.toml:2: [links] tls_cert: needs tls_key too (both, or neither: links off)");
+    CHECK(configErrorOf("[links]\ntls_key = \"/etc/sealport/tls.key\"\n") ==
+          "test.toml:2: [links] tls_key: needs tls_cert too (both, or neither: links off)");
+    CHECK(configErrorOf("[links]\npublic_url = \"https://example.org/images\"\n") ==
+          "test.toml:2: [links] public_url: must be https://host[:port] without a path (links are served at /s/...)");
+    CHECK(parse("[links]\npublic_url = \"https://example.org/\"\n").links.publicUrl == "https://example.org/");
+}

@@ -270,6 +270,21 @@ TEST_CASE("randomized: online is reached from incident only with two distinct ap
     CHECK(toOnline > 500);
 }
 
+TEST_CASE("a steady guessing rate at the threshold alerts once, not every time the window slides") {
+    FailedTokenMeter meter(3, 60s);
+    int crossings = 0;
+    // One failure every 20 s: the window always holds 3, sometimes 2 right after a slide.
+    for (int i = 0; i < 100; ++i)
+        if (meter.record("10.0.0.9", t0 + std::chrono::seconds(20 * i)) == FailedTokenMeter::Level::crossed)
+            ++crossings;
+    CHECK(crossings == 1);
+    // A whole quiet window ends the episode; a new burst alerts again.
+    const TimePoint later = t0 + std::chrono::seconds(20 * 100 + 120);
+    CHECK(meter.record("10.0.0.9", later) == FailedTokenMeter::Level::below);
+    CHECK(meter.record("10.0.0.9", later + 1s) == FailedTokenMeter::Level::below);
+    CHECK(meter.record("10.0.0.9", later + 2s) == FailedTokenMeter::Level::crossed);
+}
+
 TEST_CASE("the failed-token meter crosses once per burst and forgets old failures") {
     FailedTokenMeter meter(3, 60s, 2);
     const TimePoint t = t0;

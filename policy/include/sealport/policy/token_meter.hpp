@@ -21,7 +21,8 @@ public:
     FailedTokenMeter(std::uint32_t threshold, std::chrono::seconds window, std::size_t maxClients = 4096);
 
     // Records one failure; `crossed` exactly once when the address reaches the
-    // threshold within the window, `above` while it stays there.
+    // threshold within the window, `above` for every failure after that until
+    // the address has been quiet for a whole window.
     Level record(const std::string& client, TimePoint now);
     [[nodiscard]] std::size_t failures(const std::string& client, TimePoint now) const;
 
@@ -29,7 +30,13 @@ private:
     std::uint32_t threshold_;
     std::chrono::seconds window_;
     std::size_t maxClients_;
-    std::map<std::string, std::deque<TimePoint>> byClient_;
+    struct Client {
+        std::deque<TimePoint> failures;
+        // Crossed in this episode; the episode ends only when a whole window
+        // passes without a failure, so a steady rate at the threshold alerts once.
+        bool crossed = false;
+    };
+    std::map<std::string, Client> byClient_;
 };
 
 }  // namespace sealport::policy

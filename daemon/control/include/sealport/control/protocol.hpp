@@ -43,7 +43,7 @@ struct RequestError {
 // of lowercase words separated by single spaces and an optional "args" object.
 std::variant<Request, RequestError> parseRequest(std::string_view body);
 
-enum class ErrorKind { bad_request, unknown_command, refused, invalid_argument, conflict, internal };
+enum class ErrorKind { bad_request, unknown_command, refused, invalid_argument, not_found, unavailable, conflict, internal };
 std::string_view toString(ErrorKind k) noexcept;
 
 nlohmann::json okResponse(nlohmann::json result);
