@@ -158,4 +158,8 @@ std::string ed25519Fingerprint(std::span<const std::uint8_t> publicKey) {
     return toHex(digest);
 }
 
+bool constantTimeEqual(std::span<const std::uint8_t> a, std::span<const std::uint8_t> b) noexcept {
+    return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
 }  // namespace sealport::core

@@ -79,11 +79,17 @@ CreatedLink LinkStore::create(const std::vector<std::string>& studyUids, const s
     return out;
 }
 
+// Secrets are looked up by their SHA-256: an index comparison on a digest
+// tells a timing attacker nothing about the secret (finding a token whose
+// digest shares a prefix with a stored one is a preimage search). The row's
+// digest is then compared once more in constant time, so that no shortcut of
+// the index can accept a near miss.
 std::optional<LinkRecord> LinkStore::byToken(std::string_view token) {
     const auto digest = core::tokenDigest(token);
-    Statement s = db_.prepare("SELECT " + std::string(kLinkColumns) + " FROM link WHERE token_sha256 = ?");
+    Statement s = db_.prepare("SELECT " + std::string(kLinkColumns) + ", token_sha256 FROM link WHERE token_sha256 = ?");
     s.bind(1, digestSpan(digest));
     if (!s.step()) return std::nullopt;
+    if (!core::constantTimeEqual(s.blob(9), digestSpan(digest))) return std::nullopt;
     return load(s);
 }
 
@@ -163,9 +169,10 @@ constexpr std::string_view kKeyColumns = "id, name, role, created_at, created_by
 
 std::optional<ApiKeyRecord> ApiKeyStore::bySecret(std::string_view secret) {
     const auto digest = core::tokenDigest(secret);
-    Statement s = db_.prepare("SELECT " + std::string(kKeyColumns) + " FROM apikey WHERE key_sha256 = ?");
+    Statement s = db_.prepare("SELECT " + std::string(kKeyColumns) + ", key_sha256 FROM apikey WHERE key_sha256 = ?");
     s.bind(1, digestSpan(digest));
     if (!s.step()) return std::nullopt;
+    if (!core::constantTimeEqual(s.blob(7), digestSpan(digest))) return std::nullopt;  // see LinkStore::byToken
     return loadKey(s);
 }
 

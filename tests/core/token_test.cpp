@@ -70,3 +70,11 @@ TEST_CASE("the stored digest is SHA-256 of the token text; ids are prefixed hex"
     CHECK(id.find_first_not_of("0123456789abcdef", 4) == std::string::npos);
     CHECK(core::randomId("lnk_") != id);
 }
+
+TEST_CASE("constantTimeEqual compares whole spans") {
+    const std::uint8_t a[] = {1, 2, 3}, b[] = {1, 2, 3}, c[] = {1, 2, 4}, d[] = {1, 2};
+    CHECK(core::constantTimeEqual(a, b));
+    CHECK_FALSE(core::constantTimeEqual(a, c));
+    CHECK_FALSE(core::constantTimeEqual(a, d));
+    CHECK(core::constantTimeEqual(std::span<const std::uint8_t>(), std::span<const std::uint8_t>()));
+}

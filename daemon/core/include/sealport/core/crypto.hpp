@@ -31,6 +31,9 @@ private:
 };
 
 std::string toHex(std::span<const std::uint8_t> data);
+
+// Equality in time that depends only on the lengths (CRYPTO_memcmp).
+bool constantTimeEqual(std::span<const std::uint8_t> a, std::span<const std::uint8_t> b) noexcept;
 // Throws std::invalid_argument on odd length or a non-hex character.
 Bytes fromHex(std::string_view hex);
 
