@@ -268,3 +268,27 @@ TEST_CASE("the RIS API over TLS refuses missing, wrong and revoked keys, and cre
     CHECK(list.at("keys")[0].dump().find(key.at("key").get<std::string>()) == std::string::npos);  // secret never shown again
     CHECK(d.terminate() == 0);
 }
+
+TEST_CASE("guessing tokens over TLS: at the policy's threshold an alert is raised and incident mode entered") {
+    LinkDaemon ld("[policy]\nfailed_token_threshold = 5\nfailed_token_window_seconds = 600\n"
+                  "failed_tokens_trip_incident = true\n");
+    Daemon& d = *ld.d;
+    const std::string base = std::string("https://") + kHost + ":" + std::to_string(ld.httpsPort) + "/s/";
+    for (int i = 0; i < 5; ++i) {
+        const auto r = ld.curl(base + std::string(43, static_cast<char>('A' + i)), d.dir() / "guess.html");
+        CHECK(r.out.rfind("404 ", 0) == 0);
+    }
+    // The tripwire runs on the main loop: give it a moment.
+    json status;
+    for (int i = 0; i < 50; ++i) {
+        status = jsonOf(d.ctl({"status", "--json"}));
+        if (status.at("mode") == "incident") break;
+        std::this_thread::sleep_for(100ms);
+    }
+    CHECK(status.at("mode") == "incident");
+    REQUIRE_FALSE(status.at("alerts").empty());
+    CHECK(status.at("alerts")[0].get<std::string>().find("failed link-token look-ups from 127.0.0.1") != std::string::npos);
+    // Now in incident mode every /s/... is 503, guessed or not.
+    CHECK(ld.curl(base + std::string(43, 'Z'), d.dir() / "after.html").out.rfind("503 ", 0) == 0);
+    CHECK(d.terminate() == 0);
+}
