@@ -40,4 +40,11 @@ UniqueFd ListenFds::take(const std::string& name) {
     return fd;
 }
 
+std::vector<std::string> ListenFds::untaken() const {
+    std::vector<std::string> out;
+    for (const auto& [name, fd] : fds_)
+        if (fd) out.push_back(name);
+    return out;
+}
+
 }  // namespace sealport::core

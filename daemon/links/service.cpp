@@ -626,6 +626,10 @@ HttpResponse LinkService::Impl::api(const HttpRequest& req, std::string_view pat
         if (auto* why = std::get_if<std::string>(&parsed)) return jsonResponse(400, {{"error", "bad_request"}, {"detail", *why}});
         const auto& lr = std::get<LinkRequest>(parsed);
         if (!gate.online()) {
+            // A request that could never be issued is refused now, not kept.
+            for (const auto& uid : lr.studyUids)
+                if (!conn.catalogue.study(uid))
+                    return jsonResponse(404, {{"error", "unknown_study"}, {"detail", "no study with UID " + uid + " is held here"}});
             // Kept, not lost: the recovery issues it after the incident.
             json kept{{"study_uids", lr.studyUids}, {"recipient", lr.recipient}};
             if (lr.ttlDays) kept["ttl_days"] = *lr.ttlDays;

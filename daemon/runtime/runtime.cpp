@@ -70,6 +70,10 @@ struct Runtime::Impl {
             config.policy, clock);
         dicom->start(fds.take("dicom"));
         startLinks(fds.take("https"));
+        // A socket nobody took would accept connections that are never answered.
+        for (const auto& name : fds.untaken())
+            core::log::warning("systemd passed a socket named '" + name +
+                               "' that this daemon does not use (expected control, dicom, https); it is closed");
         registerCoreCommands(commands, services);
         registerCatalogueCommands(commands, services);
         registerLinkCommands(commands, services);
@@ -91,15 +95,22 @@ struct Runtime::Impl {
         const char* runtimeDir = std::getenv("RUNTIME_DIRECTORY");
         std::string base = runtimeDir != nullptr && *runtimeDir != '\0' ? runtimeDir : "/dev/shm";
         base = base.substr(0, base.find(':'));
-        // A scratch directory left by a run that crashed may hold a DICOMDIR: wipe it.
+        // A scratch directory left by a run that crashed may hold a DICOMDIR:
+        // wipe those whose daemon (the pid in the name) is gone. Others may
+        // belong to another sealportd of the same user (tests, a second instance).
         std::error_code ec;
+        const std::string prefix = "sealport-scratch-";
         for (const auto& e : std::filesystem::directory_iterator(base, ec)) {
+            const std::string name = e.path().filename().string();
             struct stat st{};
-            if (e.path().filename().string().rfind("sealport-scratch-", 0) == 0 &&
-                ::lstat(e.path().c_str(), &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == ::geteuid())
-                std::filesystem::remove_all(e.path(), ec);
+            if (name.rfind(prefix, 0) != 0 || ::lstat(e.path().c_str(), &st) != 0 || !S_ISDIR(st.st_mode) ||
+                st.st_uid != ::geteuid())
+                continue;
+            const std::string pid = name.substr(prefix.size(), name.find('-', prefix.size()) - prefix.size());
+            if (pid.empty() || pid.find_first_not_of("0123456789") != std::string::npos) continue;
+            if (!std::filesystem::exists("/proc/" + pid, ec)) std::filesystem::remove_all(e.path(), ec);
         }
-        std::string tmpl = base + "/sealport-scratch-XXXXXX";
+        std::string tmpl = base + "/" + prefix + std::to_string(::getpid()) + "-XXXXXX";
         if (::mkdtemp(tmpl.data()) == nullptr)
             throw std::runtime_error("cannot create a private scratch directory under " + base + ": " +
                                      std::strerror(errno));
@@ -116,9 +127,17 @@ struct Runtime::Impl {
         hs.listen = config.links.listen;
         hs.tlsCert = *config.links.tlsCert;
         hs.tlsKey = *config.links.tlsKey;
-        https = std::make_unique<links::HttpsServer>(
-            hs, [svc = linkService.get()](const links::HttpRequest& r) { return svc->handle(r); }, gate,
-            std::move(activated));
+        try {
+            https = std::make_unique<links::HttpsServer>(
+                hs, [svc = linkService.get()](const links::HttpRequest& r) { return svc->handle(r); }, gate,
+                std::move(activated));
+        } catch (const std::runtime_error& e) {
+            // Unreadable or mismatched tls_cert/tls_key: a configuration error
+            // (exit 78, which systemd does not restart in a loop).
+            const std::string what = e.what();
+            if (what.rfind("tls_cert", 0) == 0 || what.rfind("tls_key", 0) == 0) throw core::ConfigError(what);
+            throw;
+        }
         services.links = linkService.get();
         https->start();
     }

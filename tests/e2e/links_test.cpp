@@ -209,7 +209,11 @@ TEST_CASE("incident mode cuts a download in flight within a second, answers 503,
         return ld.curl(url + "/download", d.dir() / "partial.zip", {"--limit-rate", "2M"}, 60s);
     });
     std::this_thread::sleep_for(1500ms);
-    REQUIRE(download.wait_for(0s) == std::future_status::timeout);  // still downloading
+    if (download.wait_for(0s) != std::future_status::timeout) {  // it must still be downloading
+        const auto early = download.get();
+        FAIL("the download ended before the switch: curl " << early.exitCode << " '" << early.out << "' "
+                                                             << early.err << "\n" << d.stderrText());
+    }
     const auto before = std::chrono::steady_clock::now();
     REQUIRE(d.ctl({"incident", "enter", "--reason", "drill: ransomware suspected"}).exitCode == 0);
     REQUIRE(download.wait_for(5s) == std::future_status::ready);

@@ -322,6 +322,11 @@ TEST_CASE("in incident mode /s/... answers 503 without looking up the token, and
     const auto other = state::ApiKeyStore(f.st.db()).create("RIS 2", "ris", "t", "uid:0");
     CHECK(f.request("GET", "/api/v1/links/deferred/" + id, {}, {{"Authorization", "Bearer " + other.secret}}).status ==
           404);
+    // A request for a study not held here is refused, not kept.
+    CHECK(f.request("POST", "/api/v1/links", json{{"study_uid", "1.2.3.4.5"}}.dump(),
+                    {{"Authorization", "Bearer " + key.secret}})
+              .status == 404);
+    CHECK(state::DeferredQueue(f.st.db()).pending().size() == 1);
     // No link was issued in incident mode.
     CHECK(state::LinkStore(f.st.db()).list().size() == 1);
 }

@@ -1,8 +1,9 @@
 #!/bin/sh
 # Checks the systemd units in systemd/ without a running systemd:
-#   1. systemd-analyze verify on sealportd.service + sealportd.socket, failing
-#      on any complaint about our files (verify exits 0 on unknown keys and
-#      on values it cannot parse, so its stderr is what counts);
+#   1. systemd-analyze verify on sealportd.service, sealportd.socket and
+#      sealportd-https.socket together, failing on any complaint about our
+#      files (verify exits 0 on unknown keys and on values it cannot parse, so
+#      its stderr is what counts), then the lines the daemon relies on;
 #   2. systemd-analyze security --offline=yes on sealportd.service, failing
 #      when the exposure score is above MAX_EXPOSURE;
 #   3. systemd-sysusers and systemd-tmpfiles on sysusers.d/ and tmpfiles.d/
@@ -55,7 +56,8 @@ need_tool systemd-tmpfiles
 scratch=$(mktemp -d "${TMPDIR:-/tmp}/sealport-units.XXXXXX") || exit 1
 trap 'rm -rf "$scratch"' EXIT INT TERM
 
-for f in sealportd.service sealportd.socket sysusers.d/sealport.conf tmpfiles.d/sealport.conf; do
+for f in sealportd.service sealportd.socket sealportd-https.socket \
+         sysusers.d/sealport.conf tmpfiles.d/sealport.conf; do
     [ -f "$units_dir/$f" ] || fail "$units_dir/$f is missing"
 done
 [ "$failures" -eq 0 ] || exit 1
@@ -63,7 +65,8 @@ done
 # --- 1. verify ----------------------------------------------------------------
 units="$scratch/units"
 mkdir "$units"
-cp "$units_dir/sealportd.service" "$units_dir/sealportd.socket" "$units/"
+cp "$units_dir/sealportd.service" "$units_dir/sealportd.socket" \
+   "$units_dir/sealportd-https.socket" "$units/"
 if [ -n "$binary" ]; then
     if [ ! -x "$binary" ]; then
         fail "$binary is not an executable (build sealportd first)"
@@ -79,15 +82,16 @@ if [ -n "$binary" ]; then
 fi
 
 # verify adds the directory of the named units to the search path, so the
-# socket, the service and their Requires= resolve against each other.
-(cd "$units" && systemd-analyze verify --no-pager sealportd.service sealportd.socket) \
-    >"$scratch/verify.out" 2>"$scratch/verify.err"
+# sockets, the service, their Requires= and Service= resolve against each other.
+(cd "$units" && systemd-analyze verify --no-pager sealportd.service sealportd.socket \
+    sealportd-https.socket) >"$scratch/verify.out" 2>"$scratch/verify.err"
 rc=$?
 # Complaints about our units name their path or their unit name; other lines
 # are about distribution units pulled in as dependencies (multi-user.target
 # and friends) and are shown, not judged.
-ours=$(grep -E "$units/|sealportd\.(service|socket)|Unknown (key|section|lvalue)" "$scratch/verify.err")
-others=$(grep -v -E "$units/|sealportd\.(service|socket)|Unknown (key|section|lvalue)" "$scratch/verify.err")
+ours_re="$units/|sealportd(-https)?\.(service|socket)|Unknown (key|section|lvalue)"
+ours=$(grep -E "$ours_re" "$scratch/verify.err")
+others=$(grep -v -E "$ours_re" "$scratch/verify.err")
 if [ -n "$others" ]; then
     echo "note: systemd-analyze verify said about other units (not judged):"
     printf '%s\n' "$others" | sed 's/^/      /'
@@ -96,11 +100,12 @@ if [ "$rc" -ne 0 ] || [ -n "$ours" ]; then
     fail "systemd-analyze verify (exit $rc):"
     printf '%s\n' "$ours" | sed "s#$units/##; s/^/      /" >&2
 else
-    pass "systemd-analyze verify: sealportd.service, sealportd.socket"
+    pass "systemd-analyze verify: sealportd.service, sealportd.socket, sealportd-https.socket"
 fi
 
 # The contract the daemon relies on (daemon/runtime/runtime.cpp takes the
-# socket named "control"; design.md: Type=notify, watchdog, credential).
+# sockets named "control" and "https"; design.md: Type=notify, watchdog,
+# credential).
 before=$failures
 expect_line() {
     file=$1
@@ -114,6 +119,16 @@ expect_line sealportd.service 'NotifyAccess=main'
 expect_line sealportd.service 'LoadCredential=sealport.key:/etc/sealport/sealport.key'
 expect_line sealportd.service 'User=sealport'
 expect_line sealportd.service 'PrivateUsers=no'
+# The HTTPS socket: found by its name, handed to this service, closed to the
+# network until a drop-in opens it (the service's IPAddressDeny= does not
+# cover a passed socket). The daemon adopts one socket named "https".
+expect_line sealportd-https.socket 'FileDescriptorName=https'
+expect_line sealportd-https.socket 'Service=sealportd.service'
+expect_line sealportd-https.socket 'IPAddressDeny=any'
+expect_line sealportd-https.socket 'IPAddressAllow=localhost'
+listens=$(grep -c '^ListenStream=' "$units_dir/sealportd-https.socket")
+[ "$listens" -eq 1 ] ||
+    fail "sealportd-https.socket: $listens ListenStream= lines, want 1 (the daemon takes one socket named https)"
 [ "$failures" -eq "$before" ] && pass "unit contract lines present"
 
 # --- 2. security score --------------------------------------------------------

@@ -2,6 +2,7 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
 #include "sealport/core/handles.hpp"
 
@@ -16,6 +17,9 @@ public:
     // Removes and returns the socket named `name`, or an invalid fd.
     UniqueFd take(const std::string& name);
     [[nodiscard]] std::size_t size() const noexcept { return fds_.size(); }
+    // The names of the sockets nobody took (a unit with a misspelt
+    // FileDescriptorName=, or a listener that is switched off).
+    [[nodiscard]] std::vector<std::string> untaken() const;
 
 private:
     std::map<std::string, UniqueFd> fds_;
