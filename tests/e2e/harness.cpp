@@ -69,6 +69,14 @@ nlohmann::json jsonOf(const ProgramResult& r) {
     return j;
 }
 
+nlohmann::json generate(const std::filesystem::path& out, std::vector<std::string> args) {
+    std::vector<std::string> argv{binary("sealport-gen-study").string(), "--out", out.string()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    const auto r = runProgram(argv);
+    if (r.exitCode != 0) throw std::runtime_error("sealport-gen-study failed: " + r.err);
+    return jsonOf(r);
+}
+
 ProgramResult runProgram(const std::vector<std::string>& argvIn, const std::vector<std::string>& envIn,
                          std::chrono::milliseconds timeout) {
     int outPipe[2];

@@ -31,6 +31,10 @@ std::filesystem::path binary(const std::string& name);
 // The one JSON object a `--json` command printed; fails the test otherwise.
 nlohmann::json jsonOf(const ProgramResult& r);
 
+// A synthetic study from sealport-gen-study in `out` (args as on its command
+// line); returns its manifest. Fails the test if the generator fails.
+nlohmann::json generate(const std::filesystem::path& out, std::vector<std::string> args);
+
 // The AF_UNIX datagram socket a service manager would listen on (NOTIFY_SOCKET).
 class NotifyListener {
 public:

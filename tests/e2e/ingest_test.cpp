@@ -32,14 +32,6 @@ const std::string kConfig =
     "[policy]\n"
     "incident_allowed_calling_aes = [\"MODALITY1\"]\n";
 
-json generate(const std::filesystem::path& out, std::vector<std::string> args) {
-    std::vector<std::string> argv{binary("sealport-gen-study").string(), "--out", out.string()};
-    argv.insert(argv.end(), args.begin(), args.end());
-    const auto r = runProgram(argv);
-    REQUIRE(r.exitCode == 0);
-    return jsonOf(r);
-}
-
 // storescu proposes the files' own transfer syntax only when told to (-x...);
 // otherwise it would decompress them before sending.
 ProgramResult storescu(std::uint16_t port, const std::string& callingAe, const std::filesystem::path& what,

@@ -93,14 +93,6 @@ struct LinkDaemon {
     }
 };
 
-json generate(const std::filesystem::path& out, std::vector<std::string> args) {
-    std::vector<std::string> argv{binary("sealport-gen-study").string(), "--out", out.string()};
-    argv.insert(argv.end(), args.begin(), args.end());
-    const auto r = runProgram(argv);
-    REQUIRE(r.exitCode == 0);
-    return jsonOf(r);
-}
-
 void storescu(std::uint16_t port, const std::filesystem::path& what) {
     const auto r = runProgram({"/usr/bin/storescu", "-xe", "-aet", "MODALITY1", "-aec", "SEALPORT", "+sd", "+r", "-nh",
                                "127.0.0.1", std::to_string(port), what.string()},
