@@ -119,17 +119,16 @@ std::vector<StudySummary> Catalogue::studies(const std::optional<std::string>& p
     std::string sql = "SELECT " + std::string(kStudyColumns) + "FROM study s ";
     if (patientId) sql += "WHERE s.patient_id = ? ";
     sql += "ORDER BY s.study_date DESC, s.study_time DESC, s.study_uid";
-    Database::Transaction tx(db_);
+    Database::ReadTransaction snapshot(db_);
     Statement s = db_.prepare(sql);
     if (patientId) s.bind(1, *patientId);
     std::vector<StudySummary> out;
     while (s.step()) out.push_back(readStudy(db_, s));
-    tx.commit();
     return out;
 }
 
 std::optional<StudyDetail> Catalogue::study(const std::string& studyUid) {
-    Database::Transaction tx(db_);
+    Database::ReadTransaction snapshot(db_);
     Statement s = db_.prepare("SELECT " + std::string(kStudyColumns) + "FROM study s WHERE s.study_uid = ?");
     s.bind(1, studyUid);
     if (!s.step()) return std::nullopt;
@@ -141,7 +140,6 @@ std::optional<StudyDetail> Catalogue::study(const std::string& studyUid) {
     se.bind(1, studyUid);
     while (se.step())
         d.series.push_back(SeriesSummary{se.text(0), optInt(se, 1), se.text(2), se.text(3), se.integer(4), se.integer(5)});
-    tx.commit();
     return d;
 }
 

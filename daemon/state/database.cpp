@@ -253,6 +253,19 @@ std::string Database::integrityCheck() {
     return out;
 }
 
+Database::ReadTransaction::ReadTransaction(Database& db) : db_(db), own_(!db.inTransaction()) {
+    if (own_) db_.exec("BEGIN DEFERRED");
+}
+
+Database::ReadTransaction::~ReadTransaction() {
+    if (!own_ || !db_.inTransaction()) return;
+    try {
+        db_.exec("COMMIT");  // nothing was written: ends the snapshot
+    } catch (...) {
+        sqlite3_exec(db_.handle(), "ROLLBACK", nullptr, nullptr, nullptr);
+    }
+}
+
 Database::Transaction::Transaction(Database& db)
     : db_(db), nested_(db.inTransaction()), pendingAtStart_(db.afterCommit_.size()) {
     if (nested_) {

@@ -117,3 +117,17 @@ TEST_CASE("the catalogue survives a reopen with the same key") {
     CHECK(d->study.description == "IRM genou droit");
     CHECK(d->study.referringPhysician == "Dubois^Marc");
 }
+
+TEST_CASE("reading a study takes no write lock: a writer on another connection is not held up") {
+    Fixture f;
+    REQUIRE(f.cat.add(entry("1.2.9", "1.2.9.1", "1.2.9.1.1")) == AddOutcome::added);
+    auto other = f.st.connect(f.clock);
+    // A read snapshot open on the main connection, as a landing page holds it while it renders.
+    state::Database::ReadTransaction snapshot(f.st.db());
+    REQUIRE(f.cat.study("1.2.9"));
+    // Another connection writes meanwhile (with BEGIN IMMEDIATE here it would wait out the
+    // busy timeout and fail with "database is locked").
+    CHECK(other->catalogue.add(entry("1.2.9", "1.2.9.1", "1.2.9.1.2")) == AddOutcome::added);
+    // The snapshot still sees what it saw.
+    CHECK(f.cat.study("1.2.9")->study.instances == 1);
+}

@@ -119,6 +119,21 @@ public:
     // "ok", or SQLite's description of what is wrong.
     [[nodiscard]] std::string integrityCheck();
 
+    // A consistent snapshot for reads (BEGIN DEFERRED): it takes no write
+    // lock, so in WAL mode it neither waits for writers on other connections
+    // nor makes them wait. Inside an open transaction it does nothing.
+    class ReadTransaction {
+    public:
+        explicit ReadTransaction(Database& db);
+        ~ReadTransaction();
+        ReadTransaction(const ReadTransaction&) = delete;
+        ReadTransaction& operator=(const ReadTransaction&) = delete;
+
+    private:
+        Database& db_;
+        bool own_;
+    };
+
     // BEGIN IMMEDIATE at the outermost level, a SAVEPOINT when nested.
     // Rolls back unless commit() was called.
     class Transaction {
