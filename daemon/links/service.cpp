@@ -15,6 +15,7 @@
 #include "sealport/core/log.hpp"
 #include "sealport/core/token.hpp"
 #include "sealport/core/utf8.hpp"
+#include "sealport/ingest/instance.hpp"
 #include "sealport/links/zip.hpp"
 #include "sealport/media/fileset.hpp"
 #include "sealport/policy/decision.hpp"
@@ -29,12 +30,6 @@ namespace {
 constexpr std::size_t kMaxStudiesPerLink = 32;
 constexpr std::size_t kMaxRecipientBytes = 256;
 constexpr std::size_t kMaxJsonDepth = 4;
-constexpr std::size_t kStreamChunk = 64 * 1024;
-
-bool validUid(std::string_view uid) {
-    if (uid.empty() || uid.size() > 64) return false;
-    return std::all_of(uid.begin(), uid.end(), [](char c) { return (c >= '0' && c <= '9') || c == '.'; });
-}
 
 bool printableText(std::string_view s) {
     if (core::firstInvalidUtf8(s)) return false;
@@ -159,20 +154,18 @@ void addSecurityHeaders(HttpResponse& r) {
     r.set("Strict-Transport-Security", "max-age=31536000");
 }
 
-std::uint32_t crcOfBlob(const state::BlobStore& blobs, const std::string& blobId) {
-    auto opened = blobs.open(blobId);
-    if (auto* f = std::get_if<state::BlobFailure>(&opened)) throw std::runtime_error("blob: " + f->detail);
-    auto& reader = std::get<state::BlobReader>(opened);
-    std::vector<std::uint8_t> buf(kStreamChunk);
+// An instance's CRC-32 (ZIP headers need it before the bytes): read from the
+// catalogue, or computed from its blob and recorded the first time.
+std::uint32_t crcOf(state::Catalogue& catalogue, const state::BlobStore& blobs, state::InstanceLocation& inst) {
+    if (inst.crc32) return *inst.crc32;
     uLong crc = ::crc32(0L, Z_NULL, 0);
-    for (;;) {
-        auto got = reader.read(buf);
-        if (auto* f = std::get_if<state::BlobFailure>(&got)) throw std::runtime_error("blob: " + f->detail);
-        const std::size_t n = std::get<std::size_t>(got);
-        if (n == 0) break;
-        crc = ::crc32(crc, buf.data(), static_cast<uInt>(n));
-    }
-    return static_cast<std::uint32_t>(crc);
+    if (auto f = blobs.read(inst.blobId, [&](std::span<const std::uint8_t> chunk) {
+            crc = ::crc32(crc, chunk.data(), static_cast<uInt>(chunk.size()));
+        }))
+        throw std::runtime_error("blob: " + f->detail);
+    inst.crc32 = static_cast<std::uint32_t>(crc);
+    catalogue.setCrc32(inst.sopInstanceUid, *inst.crc32);
+    return *inst.crc32;
 }
 
 std::uint32_t crcOf(std::string_view bytes) {
@@ -273,7 +266,7 @@ std::variant<LinkRequest, std::string> parseLinkRequest(std::string_view body) {
     if (r.studyUids.size() > kMaxStudiesPerLink)
         return "at most " + std::to_string(kMaxStudiesPerLink) + " studies per link";
     for (const auto& u : r.studyUids)
-        if (!validUid(u)) return std::string("a study UID is not a valid DICOM UID");
+        if (!ingest::isValidUid(u)) return std::string("a study UID is not a valid DICOM UID");
     if (r.recipient.size() > kMaxRecipientBytes || !printableText(r.recipient))
         return "recipient must be printable UTF-8 text of at most " + std::to_string(kMaxRecipientBytes) + " bytes";
     return r;
@@ -325,7 +318,6 @@ struct LinkService::Impl {
     // Finds the link behind a token for /s/...; on any refusal, fills `refusal`.
     std::optional<state::LinkRecord> resolve(const HttpRequest& req, std::string_view token, const char* use,
                                              HttpResponse& refusal);
-    void ensureCrcs(state::Connection& conn, std::vector<media::PlacedInstance>& files);
 };
 
 HttpResponse LinkService::Impl::suspended() const {
@@ -465,14 +457,6 @@ HttpResponse LinkService::Impl::landing(const HttpRequest& req, std::string_view
     return page(200, "Medical images", html, csp);
 }
 
-void LinkService::Impl::ensureCrcs(state::Connection& conn, std::vector<media::PlacedInstance>& files) {
-    for (auto& f : files) {
-        if (f.instance.crc32) continue;
-        f.instance.crc32 = crcOfBlob(state.blobs(), f.instance.blobId);
-        conn.catalogue.setCrc32(f.instance.sopInstanceUid, *f.instance.crc32);
-    }
-}
-
 HttpResponse LinkService::Impl::download(const HttpRequest& req, std::string_view token) {
     HttpResponse refusal;
     auto link = resolve(req, token, "link.download", refusal);
@@ -484,7 +468,7 @@ HttpResponse LinkService::Impl::download(const HttpRequest& req, std::string_vie
     std::string dicomdir;
     try {
         files = media::planFileSet(conn.catalogue, link->studyUids);
-        ensureCrcs(conn, files);
+        for (auto& f : files) crcOf(conn.catalogue, state.blobs(), f.instance);
         const auto dd = media::buildDicomDir(state.blobs(), files, fileSetIdFor(link->id), settings.scratchDir);
         dicomdir.assign(dd.begin(), dd.end());
     } catch (const std::exception& e) {
@@ -770,7 +754,7 @@ std::variant<IssuedLink, LinkRefusal> LinkService::issue(StateAccess access, con
     if (request.studyUids.empty() || request.studyUids.size() > kMaxStudiesPerLink)
         return refuse(LinkRefusal::Kind::invalid, "a link names 1 to 32 studies", "");
     for (const auto& uid : request.studyUids)
-        if (!validUid(uid)) return refuse(LinkRefusal::Kind::invalid, "a study UID is not a valid DICOM UID", "");
+        if (!ingest::isValidUid(uid)) return refuse(LinkRefusal::Kind::invalid, "a study UID is not a valid DICOM UID", "");
     if (request.recipient.size() > kMaxRecipientBytes || !printableText(request.recipient))
         return refuse(LinkRefusal::Kind::invalid, "the recipient must be printable text of at most 256 bytes", "");
 
@@ -790,8 +774,7 @@ std::variant<IssuedLink, LinkRefusal> LinkService::issue(StateAccess access, con
 
     // CRC-32s now, so that the first download does not wait for them.
     for (const auto& uid : request.studyUids)
-        for (const auto& inst : access.catalogue.instancesOf(uid))
-            if (!inst.crc32) access.catalogue.setCrc32(inst.sopInstanceUid, crcOfBlob(impl_->state.blobs(), inst.blobId));
+        for (auto& inst : access.catalogue.instancesOf(uid)) crcOf(access.catalogue, impl_->state.blobs(), inst);
 
     const std::uint32_t ttlDays = request.ttlDays.value_or(impl_->policy.linkTtlDaysDefault);
     const std::uint32_t maxDownloads = request.maxDownloads.value_or(impl_->policy.maxDownloadsDefault);
